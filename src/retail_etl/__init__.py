@@ -1,0 +1,1 @@
+"""retail-etl: pipeline-as-code for a retail lakehouse on Snowflake and S3."""

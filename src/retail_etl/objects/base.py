@@ -1,0 +1,145 @@
+"""What every object kind shares: its reference, its desired form, its observed form, and the change rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from retail_etl.identifiers import Identifier, QualifiedName
+
+MANAGED_MARKER = "[managed by retail-etl]"
+
+
+class Kind(StrEnum):
+    DATABASE = "database"
+    SCHEMA = "schema"
+    STORAGE_INTEGRATION = "storage_integration"
+    NOTIFICATION_INTEGRATION = "notification_integration"
+    FILE_FORMAT = "file_format"
+    STAGE = "stage"
+    TABLE = "table"
+    PIPE = "pipe"
+    STREAM = "stream"
+    PROCEDURE = "procedure"
+    TASK = "task"
+    VIEW = "view"
+
+    @property
+    def sql_keyword(self) -> str:
+        """The object type as written in DDL (``DROP <keyword> ...``)."""
+        return self.value.replace("_", " ").upper()
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    kind: Kind
+    name: QualifiedName
+
+    @property
+    def key(self) -> str:
+        """Stable text key, used in plan files and as the node id of the dependency graph."""
+        return f"{self.kind.value}:{self.name.display}"
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {self.name.display}"
+
+
+def managed_comment(user_comment: str | None) -> str:
+    """The COMMENT written to the account: the user's text plus the marker that says retail-etl owns the object."""
+    return f"{user_comment} {MANAGED_MARKER}" if user_comment else MANAGED_MARKER
+
+
+def is_managed(comment: str | None) -> bool:
+    return bool(comment) and str(comment).endswith(MANAGED_MARKER)
+
+
+class DesiredObject(BaseModel):
+    """One object as the specs want it. Subclasses add their fields and say how they compare."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    kind: ClassVar[Kind]
+    name: QualifiedName
+    comment: str | None = None
+    source_file: str | None = None
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.name)
+
+    @property
+    def full_comment(self) -> str:
+        return managed_comment(self.comment)
+
+    def dependencies(self) -> list[ObjectRef]:
+        """Objects that must exist before this one (same spec set)."""
+        return [ObjectRef(Kind.SCHEMA, self.schema_name)] if self.name.schema is not None else []
+
+    @property
+    def schema_name(self) -> QualifiedName:
+        assert self.name.schema is not None and self.name.database is not None
+        return QualifiedName(name=self.name.schema, database=self.name.database)
+
+    @property
+    def database(self) -> Identifier:
+        assert self.name.database is not None
+        return self.name.database
+
+    def state(self) -> dict[str, Any]:
+        """The properties compared against the account, in the normalized form the reader produces."""
+        return {"comment": self.full_comment}
+
+
+@dataclass
+class ObservedObject:
+    """One object as read back from the account, normalized so that equal means no drift."""
+
+    ref: ObjectRef
+    state: dict[str, Any]
+    managed: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Safety(StrEnum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    ALTER = "alter"
+    REPLACE = "replace"
+    DROP = "drop"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    name: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Verdict:
+    """What a kind decides for one desired/observed pair whose states differ."""
+
+    action: Action
+    safety: Safety = Safety.SAFE
+    consequence: str | None = None
+    statements: list[str] = field(default_factory=list)
+    # Unsafe changes are allowed per category (``--allow-unsafe stream,pipe``); default is the kind's name.
+    category: str | None = None
+
+
+def changed_properties(desired: Mapping[str, Any], observed: Mapping[str, Any]) -> list[PropertyChange]:
+    keys = list(desired) + [k for k in observed if k not in desired]
+    return [
+        PropertyChange(key, observed.get(key), desired.get(key))
+        for key in keys
+        if desired.get(key) != observed.get(key)
+    ]

@@ -1,0 +1,219 @@
+"""The planner: a pure function of (desired objects, observed objects) -> ordered changes.
+
+No I/O here. ``plan`` output and ``apply`` input are the same :class:`Plan`; apply only executes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from retail_etl.objects import handler_for
+from retail_etl.objects.base import (
+    Action,
+    DesiredObject,
+    Kind,
+    ObjectRef,
+    ObservedObject,
+    PropertyChange,
+    Safety,
+    changed_properties,
+)
+from retail_etl.plan.graph import CycleError, topological_order
+
+PLAN_FORMAT_VERSION = 1
+
+
+@dataclass
+class Change:
+    action: Action
+    ref: ObjectRef
+    safety: Safety = Safety.SAFE
+    consequence: str | None = None
+    differences: list[PropertyChange] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)  # keys of changes that must finish first
+    category: str = ""  # what --allow-unsafe names to allow it (the kind, or "adopt")
+    source_file: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.ref.key
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "kind": self.ref.kind.value,
+            "name": self.ref.name.display,
+            "key": self.key,
+            "safety": self.safety.value,
+            "category": self.category,
+            "consequence": self.consequence,
+            "differences": [{"property": d.name, "before": d.before, "after": d.after} for d in self.differences],
+            "statements": self.statements,
+            "depends_on": self.depends_on,
+            "source_file": self.source_file,
+        }
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    # Fingerprint of what was observed: apply of a saved plan refuses when the account has moved since.
+    observed_fingerprint: str
+    target: str = ""
+    environment: str | None = None
+
+    @property
+    def actionable(self) -> list[Change]:
+        return [c for c in self.changes if c.action is not Action.UNCHANGED]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    def unsafe(self) -> list[Change]:
+        return [c for c in self.actionable if c.safety is Safety.UNSAFE]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "target": self.target,
+            "environment": self.environment,
+            "observed_fingerprint": self.observed_fingerprint,
+            "summary": summary(self),
+            "changes": [c.to_json() for c in self.actionable],
+        }
+
+
+def summary(plan: Plan) -> dict[str, int]:
+    counts = {action.value: 0 for action in Action}
+    for change in plan.changes:
+        counts[change.action.value] += 1
+    counts["unsafe"] = len(plan.unsafe())
+    return counts
+
+
+def fingerprint(observed: Iterable[ObservedObject]) -> str:
+    payload = sorted((o.ref.key, json.dumps(o.state, sort_keys=True, default=str), o.managed) for o in observed)
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+_ADOPT = "the object exists but is not managed by retail-etl (no marker in its COMMENT): applying takes it over"
+
+
+def build_plan(
+    desired: Iterable[DesiredObject],
+    observed: Iterable[ObservedObject],
+) -> Plan:
+    """Diff desired against observed and order the changes so every object's dependencies come first.
+
+    Raises :class:`CycleError` if the desired objects depend on each other in a loop.
+    """
+    desired_by_ref = {obj.ref: obj for obj in desired}
+    observed_list = list(observed)
+    observed_by_ref = {obj.ref: obj for obj in observed_list}
+    graph = {ref: [d for d in obj.dependencies() if d in desired_by_ref] for ref, obj in desired_by_ref.items()}
+    order = topological_order(graph)
+
+    changes: dict[ObjectRef, Change] = {}
+    forced: set[ObjectRef] = set()  # re-created because something they depend on was re-created or moved
+    dependents: dict[ObjectRef, list[ObjectRef]] = {}
+    for ref, deps in graph.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(ref)
+
+    for ref in order:
+        obj = desired_by_ref[ref]
+        handler = handler_for(ref.kind)
+        existing = observed_by_ref.get(ref)
+        depends_on = [d.key for d in graph[ref]]
+        if existing is None:
+            change = Change(Action.CREATE, ref, statements=handler.create(obj), category=ref.kind.value)
+        else:
+            diffs = changed_properties(obj.state(), existing.state)
+            if ref in forced:
+                verdict = handler.recreate_for_dependency(obj, existing)
+                diffs.append(PropertyChange("dependency", "re-created or moved", "re-created with it"))
+            elif not diffs:
+                changes[ref] = Change(Action.UNCHANGED, ref, depends_on=depends_on, source_file=obj.source_file)
+                continue
+            else:
+                verdict = handler.decide(obj, existing, diffs)
+            change = Change(
+                verdict.action,
+                ref,
+                verdict.safety,
+                verdict.consequence,
+                diffs,
+                verdict.statements,
+                category=verdict.category or ref.kind.value,
+            )
+            if not existing.managed:
+                change.safety = Safety.UNSAFE
+                change.category = "adopt"
+                change.consequence = f"{_ADOPT}. {change.consequence}" if change.consequence else _ADOPT
+            if change.action is Action.REPLACE or (
+                change.action is Action.ALTER and {d.name for d in diffs} & handler.cascades_on
+            ):
+                for dependent in dependents.get(ref, []):
+                    if _recreated_with(ref.kind, dependent.kind):
+                        forced.add(dependent)
+        change.depends_on = depends_on
+        change.source_file = obj.source_file
+        changes[ref] = change
+
+    # Objects retail-etl manages that have left the specs: dropped, dependents first, always UNSAFE.
+    orphans = [o for o in observed_list if o.managed and o.ref not in desired_by_ref]
+    drops: list[Change] = []
+    for orphan in sorted(orphans, key=lambda o: (_DROP_ORDER.index(o.ref.kind), o.ref.key)):
+        handler = handler_for(orphan.ref.kind)
+        drops.append(
+            Change(
+                Action.DROP,
+                orphan.ref,
+                Safety.UNSAFE,
+                handler.drop_consequence,
+                statements=handler.drop(orphan.ref, orphan),
+                category=orphan.ref.kind.value,
+                # Drops run one after another, consumers first.
+                depends_on=[drops[-1].key] if drops else [],
+            )
+        )
+    ordered = [changes[ref] for ref in order]
+    return Plan(ordered + drops, fingerprint(observed_list))
+
+
+# When X is re-created (or a stage moves), which dependents must be re-created with it.
+_CASCADES: Mapping[Kind, frozenset[Kind]] = {
+    Kind.TABLE: frozenset({Kind.STREAM}),  # a re-created table's streams are stale
+    Kind.STAGE: frozenset({Kind.PIPE}),  # a moved stage needs its auto-ingest pipes re-created
+    Kind.STREAM: frozenset(),
+}
+
+
+def _recreated_with(parent: Kind, child: Kind) -> bool:
+    return child in _CASCADES.get(parent, frozenset())
+
+
+# Drops go from the consumers to what they consume.
+_DROP_ORDER = [
+    Kind.TASK,
+    Kind.PROCEDURE,
+    Kind.VIEW,
+    Kind.STREAM,
+    Kind.PIPE,
+    Kind.STAGE,
+    Kind.FILE_FORMAT,
+    Kind.TABLE,
+    Kind.NOTIFICATION_INTEGRATION,
+    Kind.STORAGE_INTEGRATION,
+    Kind.SCHEMA,
+    Kind.DATABASE,
+]
+
+
+__all__ = ["Change", "CycleError", "Plan", "build_plan", "fingerprint", "summary"]

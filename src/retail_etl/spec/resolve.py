@@ -1,0 +1,492 @@
+"""From validated specs to the desired objects: names derived from the entity, defaults filled, cross-checked.
+
+Every object a pipeline needs is derived here, so the templates and the planner never see a spec file. All
+cross-object problems are collected and raised together, each pointing at the field in its file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from retail_etl.identifiers import Identifier, QualifiedName
+from retail_etl.objects.base import DesiredObject, ObjectRef
+from retail_etl.objects.container import DatabaseObject, SchemaObject
+from retail_etl.objects.ingest import (
+    CopyColumn,
+    PipeObject,
+    ProcedureObject,
+    StreamObject,
+    TaskObject,
+    TransformColumn,
+    TransformObject,
+    ViewObject,
+)
+from retail_etl.objects.integration import NotificationIntegrationObject, StorageIntegrationObject
+from retail_etl.objects.storage import FileFormatObject, StageObject
+from retail_etl.objects.table import Column, TableObject
+from retail_etl.spec.load import LoadedProject, PipelineSource, SpecError
+from retail_etl.spec.models import ColumnSpec
+from retail_etl.spec.yaml_source import SourceIssue, dotted
+
+# Metadata columns the pipe fills on every landing row (and their load expressions), as in the original system.
+INSERT_TS = Identifier("INSERT_DTS")
+UPDATE_TS = Identifier("UPDATE_DTS")
+SOURCE_FILE = Identifier("SOURCE_FILE_NAME")
+SOURCE_ROW = Identifier("SOURCE_FILE_ROW_NUMBER")
+LANDING_METADATA = (
+    (Column(name=INSERT_TS, type="TIMESTAMP_NTZ(6)", nullable=False), "CURRENT_TIMESTAMP(6)"),
+    (Column(name=UPDATE_TS, type="TIMESTAMP_NTZ(6)", nullable=False), "CURRENT_TIMESTAMP(6)"),
+    (Column(name=SOURCE_FILE, type="VARCHAR(500)", nullable=False), "METADATA$FILENAME"),
+    (Column(name=SOURCE_ROW, type="NUMBER(38,0)", nullable=False), "METADATA$FILE_ROW_NUMBER"),
+)
+# SILVER audit columns: (name, type, where the value comes from).
+TIME_ZONE = Identifier("TIME_ZONE")
+SOURCE_SYSTEM = Identifier("SOURCE_SYS_NAME")
+INSTANCE = Identifier("INSTNC_ST_NM")
+PROCESS_ID = Identifier("PROCESS_ID")
+PROCESS_NAME = Identifier("PROCESS_NAME")
+HASH = Identifier("MD5_HASH")
+SILVER_METADATA = (
+    (TIME_ZONE, "VARCHAR(3)"),
+    (SOURCE_SYSTEM, "VARCHAR(20)"),
+    (INSTANCE, "VARCHAR(50)"),
+    (PROCESS_ID, "VARCHAR(100)"),
+    (PROCESS_NAME, "VARCHAR(200)"),
+    (INSERT_TS, "TIMESTAMP_NTZ(6)"),
+    (UPDATE_TS, "TIMESTAMP_NTZ(6)"),
+    (HASH, "VARCHAR(80)"),
+)
+
+
+@dataclass(frozen=True)
+class ResolvedPipeline:
+    """The objects of one pipeline, by role (used by upload routing, status and the local target)."""
+
+    entity: str
+    source_file: str
+    bucket: str
+    prefix: str
+    patterns: tuple[str, ...]
+    partition_by_date: bool
+    file_format: FileFormatObject
+    stage: StageObject
+    landing: TableObject
+    pipe: PipeObject
+    stream: StreamObject
+    procedure: ProcedureObject
+    task: TaskObject
+    silver: TableObject
+    view: ViewObject | None
+
+    def objects(self) -> list[DesiredObject]:
+        found: list[DesiredObject] = [
+            self.file_format,
+            self.stage,
+            self.landing,
+            self.pipe,
+            self.stream,
+            self.silver,
+            self.procedure,
+            self.task,
+        ]
+        if self.view is not None:
+            found.append(self.view)
+        return found
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    database: Identifier
+    objects: list[DesiredObject]
+    pipelines: list[ResolvedPipeline]
+
+    def by_ref(self) -> dict[ObjectRef, DesiredObject]:
+        return {obj.ref: obj for obj in self.objects}
+
+
+class _Issues:
+    def __init__(self) -> None:
+        self.found: list[SourceIssue] = []
+
+    def add(self, source: PipelineSource, location: tuple[str | int, ...], message: str) -> None:
+        self.found.append(SourceIssue(source.document.position_of(location), dotted(location), message))
+
+
+def _column(spec: ColumnSpec, default_collate: str | None) -> Column:
+    collate = spec.collate if spec.collate is not None else (default_collate if _is_text(spec.type) else None)
+    return Column(
+        name=Identifier.parse(spec.name), type=spec.type, nullable=spec.nullable, collate=collate, comment=spec.comment
+    )
+
+
+def _is_text(type_text: str) -> bool:
+    return type_text.split("(", maxsplit=1)[0].upper() in {"VARCHAR", "STRING", "TEXT", "CHAR", "CHARACTER"}
+
+
+def resolve(loaded: LoadedProject) -> DesiredState:
+    """Build every desired object; raise :class:`SpecError` with all cross-object problems."""
+    project = loaded.project
+    overlay = loaded.overlay
+    database = Identifier.parse(overlay.database or project.database)
+    bronze = QualifiedName(name=Identifier.parse(project.schemas.bronze), database=database)
+    silver = QualifiedName(name=Identifier.parse(project.schemas.silver), database=database)
+    gold = QualifiedName(name=Identifier.parse(project.schemas.gold), database=database)
+    warehouse = Identifier.parse(overlay.warehouse or project.warehouse)
+    default_bucket = overlay.bucket or project.bucket
+    project_file = str(loaded.project_document.path)
+
+    storage = project.storage_integration
+    notification = project.notification_integration
+    storage_ref = QualifiedName(name=Identifier.parse(storage.name))
+    notification_ref = QualifiedName(name=Identifier.parse(notification.name))
+    objects: list[DesiredObject] = [
+        DatabaseObject(
+            name=QualifiedName(name=database), comment=f"retail-etl project {project.project}", source_file=project_file
+        ),
+        *[
+            SchemaObject(name=schema, comment=f"{layer} layer", source_file=project_file)
+            for layer, schema in (("bronze", bronze), ("silver", silver), ("gold", gold))
+        ],
+        StorageIntegrationObject(
+            name=storage_ref,
+            role_arn=storage.role_arn,
+            allowed_locations=tuple(storage.allowed_locations),
+            blocked_locations=tuple(storage.blocked_locations),
+            external_id=storage.external_id,
+            enabled=storage.enabled,
+            comment=storage.comment,
+            source_file=project_file,
+        ),
+        NotificationIntegrationObject(
+            name=notification_ref,
+            topic_arn=notification.topic_arn,
+            role_arn=notification.role_arn,
+            enabled=notification.enabled,
+            comment=notification.comment,
+            source_file=project_file,
+        ),
+    ]
+    issues = _Issues()
+    pipelines = []
+    for source in loaded.pipelines:
+        resolved = _resolve_pipeline(
+            loaded,
+            source,
+            issues,
+            bronze=bronze,
+            silver=silver,
+            gold=gold,
+            warehouse=warehouse,
+            bucket=default_bucket,
+            storage=storage_ref,
+            notification=notification_ref,
+        )
+        if resolved is not None:
+            pipelines.append(resolved)
+            objects.extend(resolved.objects())
+    _check_unique(objects, loaded, issues)
+    _check_locations(pipelines, loaded, issues)
+    if issues.found:
+        raise SpecError(issues.found)
+    return DesiredState(database, objects, pipelines)
+
+
+def _resolve_pipeline(
+    loaded: LoadedProject,
+    source: PipelineSource,
+    issues: _Issues,
+    *,
+    bronze: QualifiedName,
+    silver: QualifiedName,
+    gold: QualifiedName,
+    warehouse: Identifier,
+    bucket: str,
+    storage: QualifiedName,
+    notification: QualifiedName,
+) -> ResolvedPipeline | None:
+    spec = source.spec
+    defaults = loaded.project.defaults
+    entity = spec.pipeline.upper()
+    file_name = str(source.document.path)
+    before = len(issues.found)
+
+    def in_schema(schema: QualifiedName, explicit: str | None, derived: str) -> QualifiedName:
+        return QualifiedName(name=Identifier.parse(explicit or derived), database=schema.database, schema=schema.name)
+
+    # Landing table: declared columns, then the load metadata.
+    landing_columns = [_column(c, spec.landing.collate) for c in spec.landing.columns]
+    landing_names = [c.name.stored for c in landing_columns]
+    positions: dict[int, str] = {}
+    copy_columns = []
+    for index, column_spec in enumerate(spec.landing.columns):
+        position = column_spec.position or index + 1
+        if position in positions:
+            issues.add(
+                source,
+                ("landing", "columns", index, "position"),
+                f"${position} is already mapped to {positions[position]}",
+            )
+        positions[position] = column_spec.name
+        copy_columns.append(CopyColumn(name=Identifier.parse(column_spec.name), position=position))
+    for metadata_column, expression in LANDING_METADATA:
+        if metadata_column.name.stored in landing_names:
+            issues.add(
+                source,
+                ("landing", "columns"),
+                f"{metadata_column.name.stored} is a metadata column the pipe fills; do not declare it",
+            )
+        landing_columns.append(metadata_column)
+        copy_columns.append(CopyColumn(name=metadata_column.name, expression=expression))
+    file_format = FileFormatObject(
+        name=in_schema(bronze, spec.file_format.name, f"{entity}_CSV_FORMAT"),
+        field_delimiter=spec.file_format.field_delimiter,
+        record_delimiter=spec.file_format.record_delimiter,
+        field_optionally_enclosed_by=spec.file_format.field_optionally_enclosed_by,
+        skip_header=spec.file_format.skip_header,
+        null_if=tuple(spec.file_format.null_if),
+        empty_field_as_null=spec.file_format.empty_field_as_null,
+        trim_space=spec.file_format.trim_space,
+        compression=spec.file_format.compression,
+        encoding=spec.file_format.encoding.replace("-", "")
+        if spec.file_format.encoding == "UTF-8"
+        else spec.file_format.encoding,
+        error_on_column_count_mismatch=spec.file_format.error_on_column_count_mismatch,
+        comment=spec.file_format.comment,
+        source_file=file_name,
+    )
+    source_bucket = spec.source.bucket or bucket
+    stage = StageObject(
+        name=in_schema(bronze, spec.stage.name, f"SOURCE_DATA_{entity}_STAGE"),
+        url=f"s3://{source_bucket}/{spec.source.prefix}",
+        storage_integration=storage,
+        comment=spec.stage.comment,
+        source_file=file_name,
+    )
+    landing = TableObject(
+        name=in_schema(bronze, spec.landing.name, f"WORK_{entity}_COPY"),
+        columns=tuple(landing_columns),
+        transient=spec.landing.transient,
+        data_retention_days=spec.landing.data_retention_days,
+        comment=spec.landing.comment,
+        source_file=file_name,
+    )
+    pipe = PipeObject(
+        name=in_schema(bronze, spec.pipe.name, f"WORK_{entity}_SRC_TO_SL_PIPE"),
+        table=landing.name,
+        stage=stage.name,
+        file_format=file_format.name,
+        columns=tuple(copy_columns),
+        auto_ingest=spec.pipe.auto_ingest,
+        error_integration=notification,
+        on_error=spec.pipe.on_error,
+        paused=spec.pipe.paused,
+        comment=spec.pipe.comment,
+        source_file=file_name,
+    )
+    stream = StreamObject(
+        name=in_schema(bronze, spec.stream.name, f"WORK_{entity}_SRC_TO_SL_STREAM"),
+        table=landing.name,
+        comment=spec.stream.comment,
+        source_file=file_name,
+    )
+
+    # SILVER: declared business columns, then the audit columns.
+    silver_columns = [_column(c, spec.silver.collate) for c in spec.silver.columns]
+    declared = {c.name.stored for c in silver_columns}
+    for name, type_text in SILVER_METADATA:
+        if name.stored in declared:
+            issues.add(
+                source, ("silver", "columns"), f"{name.stored} is an audit column retail-etl adds; do not declare it"
+            )
+        collate = spec.silver.collate if _is_text(type_text) else None
+        silver_columns.append(Column(name=name, type=type_text, nullable=False, collate=collate))
+    silver_table = TableObject(
+        name=in_schema(silver, spec.silver.name, entity),
+        columns=tuple(silver_columns),
+        primary_key=tuple(Identifier.parse(k) for k in spec.silver.primary_key),
+        transient=spec.silver.transient,
+        data_retention_days=spec.silver.data_retention_days,
+        comment=spec.silver.comment,
+        source_file=file_name,
+    )
+    silver_names = [c.name.stored for c in silver_columns]
+    for index, key in enumerate(spec.silver.primary_key):
+        if Identifier.parse(key).stored not in silver_names:
+            issues.add(source, ("silver", "primary_key", index), f"primary key column {key!r} is not a silver column")
+
+    procedure_name = in_schema(bronze, spec.transform.procedure, f"WORK_{entity}_SRC_TO_SL_SP")
+    constants = {Identifier.parse(k).stored: v for k, v in spec.transform.constants.items()}
+    metadata_values: dict[str, tuple[Literal["stream", "constant", "session", "hash"], str | None]] = {
+        TIME_ZONE.stored: ("constant", constants.pop(TIME_ZONE.stored, defaults.time_zone_label)),
+        SOURCE_SYSTEM.stored: ("constant", constants.pop(SOURCE_SYSTEM.stored, entity)),
+        INSTANCE.stored: ("constant", constants.pop(INSTANCE.stored, defaults.instance_label)),
+        PROCESS_ID.stored: ("session", None),
+        PROCESS_NAME.stored: ("constant", procedure_name.display),
+        INSERT_TS.stored: ("stream", None),
+        UPDATE_TS.stored: ("stream", None),
+        HASH.stored: ("hash", None),
+    }
+    transform_columns = []
+    for index, column in enumerate(silver_columns):
+        stored = column.name.stored
+        origin: Literal["stream", "constant", "session", "hash"]
+        if stored in metadata_values:
+            origin, value = metadata_values[stored]
+        elif stored in constants:
+            origin, value = "constant", constants.pop(stored)
+        elif stored in landing_names:
+            origin, value = "stream", None
+        else:
+            issues.add(
+                source,
+                ("silver", "columns", index, "name"),
+                f"silver column {stored} is neither a landing column nor a transform constant",
+            )
+            continue
+        transform_columns.append(TransformColumn(name=column.name, type=column.type, source=origin, value=value))
+    for constant in constants:
+        issues.add(
+            source, ("transform", "constants", constant), f"constant for {constant}, which is not a silver column"
+        )
+    for field, names in (("merge_keys", spec.transform.merge_keys), ("hash_columns", spec.transform.hash_columns)):
+        for index, key in enumerate(names):
+            stored = Identifier.parse(key).stored
+            if stored not in silver_names:
+                issues.add(source, ("transform", field, index), f"{key!r} is not a column of the silver table")
+            elif field == "merge_keys" and stored not in landing_names:
+                issues.add(source, ("transform", field, index), f"merge key {key!r} is not a landing column")
+    if spec.transform.filter:
+        _check_expression(spec.transform.filter, source, ("transform", "filter"), issues)
+    transform = TransformObject(
+        stream=stream.name,
+        xfm_table=in_schema(silver, spec.transform.xfm_table, f"WORK_{entity}_XFM"),
+        target=silver_table.name,
+        columns=tuple(transform_columns),
+        merge_keys=tuple(Identifier.parse(k) for k in spec.transform.merge_keys),
+        hash_columns=tuple(Identifier.parse(k) for k in spec.transform.hash_columns),
+        hash_column=HASH,
+        update_ts=UPDATE_TS,
+        insert_ts=INSERT_TS,
+        filter=spec.transform.filter,
+        order_columns=(INSERT_TS, SOURCE_FILE, SOURCE_ROW),
+    )
+    language = (spec.transform.language or defaults.procedure_language).upper()
+    procedure = ProcedureObject(
+        name=procedure_name,
+        language=language,
+        transform=transform,
+        comment=spec.transform.comment,
+        source_file=file_name,
+    )
+    task_defaults = defaults.task
+    overlay_enabled = loaded.overlay.task_enabled
+    schedule = spec.task.schedule or task_defaults.schedule
+    enabled = spec.task.enabled if spec.task.enabled is not None else task_defaults.enabled
+    if overlay_enabled is not None:
+        enabled = enabled and overlay_enabled
+    task = TaskObject(
+        name=in_schema(bronze, spec.task.name, f"WORK_{entity}_SRC_TO_SL_TASK"),
+        warehouse=None
+        if spec.task.serverless
+        else Identifier.parse(spec.task.warehouse or task_defaults.warehouse or warehouse.stored),
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        procedure=procedure.name,
+        stream=stream.name,
+        error_integration=notification,
+        enabled=enabled,
+        comment=spec.task.comment,
+        source_file=file_name,
+    )
+    view = None
+    if spec.view is not None:
+        view_source = silver_table.name
+        if spec.view.source is not None and Identifier.parse(spec.view.source) != silver_table.name.name:
+            issues.add(
+                source,
+                ("view", "source"),
+                f"view source {spec.view.source!r} is not this pipeline's silver table {silver_table.name.display}",
+            )
+        columns = spec.view.columns or silver_names
+        for index, column_name in enumerate(spec.view.columns or []):
+            if Identifier.parse(column_name).stored not in silver_names:
+                issues.add(
+                    source, ("view", "columns", index), f"{column_name!r} is not a column of {view_source.display}"
+                )
+        if spec.view.where:
+            _check_expression(spec.view.where, source, ("view", "where"), issues)
+        view = ViewObject(
+            name=in_schema(gold, spec.view.name, f"{entity}_VIEW"),
+            source=view_source,
+            columns=tuple(Identifier.parse(c) for c in columns),
+            where=spec.view.where,
+            secure=spec.view.secure,
+            comment=spec.view.comment,
+            source_file=file_name,
+        )
+    if len(issues.found) > before:
+        return None
+    return ResolvedPipeline(
+        entity=spec.pipeline,
+        source_file=file_name,
+        bucket=source_bucket,
+        prefix=spec.source.prefix,
+        patterns=tuple(spec.source.patterns),
+        partition_by_date=spec.source.partition_by_date,
+        file_format=file_format,
+        stage=stage,
+        landing=landing,
+        pipe=pipe,
+        stream=stream,
+        procedure=procedure,
+        task=task,
+        silver=silver_table,
+        view=view,
+    )
+
+
+def _check_expression(text: str, source: PipelineSource, location: tuple[str | int, ...], issues: _Issues) -> None:
+    """A YAML SQL fragment must parse as one Snowflake expression (sqlglot imported only when validating)."""
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    try:
+        parsed = sqlglot.parse(f"SELECT 1 WHERE {text}", read="snowflake")
+    except ParseError as exc:
+        issues.add(source, location, f"not a valid SQL expression: {str(exc).splitlines()[0]}")
+        return
+    if len(parsed) != 1:
+        issues.add(source, location, "must be a single SQL expression")
+
+
+def _check_unique(objects: list[DesiredObject], loaded: LoadedProject, issues: _Issues) -> None:
+    seen: dict[Any, DesiredObject] = {}
+    by_file = {str(s.document.path): s for s in loaded.pipelines}
+    for obj in objects:
+        # Tables and views share one namespace in a schema; so do all the other kinds by their own name.
+        namespace = "relation" if obj.kind.value in ("table", "view") else obj.kind.value
+        key = (namespace, obj.name)
+        other = seen.get(key)
+        if other is not None and obj.source_file in by_file:
+            issues.add(
+                by_file[obj.source_file],
+                ("pipeline",),
+                f"{obj.kind.value} {obj.name.display} is also defined by {other.source_file}",
+            )
+        seen.setdefault(key, obj)
+
+
+def _check_locations(pipelines: list[ResolvedPipeline], loaded: LoadedProject, issues: _Issues) -> None:
+    """Overlapping stage prefixes would load the same files twice and AWS rejects overlapping notifications."""
+    by_file = {str(s.document.path): s for s in loaded.pipelines}
+    for i, first in enumerate(pipelines):
+        for second in pipelines[i + 1 :]:
+            if first.bucket == second.bucket and (
+                first.prefix.startswith(second.prefix) or second.prefix.startswith(first.prefix)
+            ):
+                issues.add(
+                    by_file[second.source_file],
+                    ("source", "prefix"),
+                    f"prefix {second.prefix!r} overlaps {first.prefix!r} of pipeline {first.entity!r}",
+                )
