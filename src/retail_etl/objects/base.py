@@ -47,6 +47,25 @@ class ObjectRef:
     def __str__(self) -> str:
         return f"{self.kind.value} {self.name.display}"
 
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "kind": self.kind.value,
+            "database": self.name.database.stored if self.name.database else None,
+            "schema": self.name.schema.stored if self.name.schema else None,
+            "name": self.name.name.stored,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ObjectRef:
+        return cls(
+            Kind(data["kind"]),
+            QualifiedName(
+                name=Identifier(str(data["name"])),
+                database=Identifier(str(data["database"])) if data.get("database") else None,
+                schema=Identifier(str(data["schema"])) if data.get("schema") else None,
+            ),
+        )
+
 
 def managed_comment(user_comment: str | None) -> str:
     """The COMMENT written to the account: the user's text plus the marker that says retail-etl owns the object."""

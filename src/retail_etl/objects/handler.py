@@ -101,8 +101,8 @@ class KindHandler:
     def decide(self, desired: DesiredObject, observed: ObservedObject, changes: list[PropertyChange]) -> Verdict:
         forcing = [c.name for c in changes if c.name in self.replace_on]
         if forcing:
-            reasons = "; ".join(f"{name}: {self.replace_on[name]}" for name in forcing)
-            consequence = f"{reasons}. {self.replace_consequence}".strip().rstrip(".") + "."
+            reasons = "; ".join(self.replace_on[name] for name in forcing)
+            consequence = f"{reasons} — {self.replace_consequence}" if self.replace_consequence else reasons
             return Verdict(
                 Action.REPLACE,
                 Safety.UNSAFE if self.replace_is_unsafe else Safety.SAFE,

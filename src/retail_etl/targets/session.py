@@ -22,3 +22,7 @@ class SessionError(RuntimeError):
 def lower_keys(row: dict[str, Any]) -> dict[str, Any]:
     """SHOW returns lower-case columns, INFORMATION_SCHEMA upper-case ones: normalize to lower-case."""
     return {str(key).lower(): value for key, value in row.items()}
+
+
+class TargetError(ValueError):
+    """An unknown target, or one that cannot be opened (message safe to print)."""

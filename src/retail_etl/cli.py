@@ -1,0 +1,271 @@
+"""The ``retail-etl`` command line. Thin: parse options, call plain modules, print at the edge.
+
+Start-up stays fast: boto3, the Snowflake connector, duckdb and sqlglot are imported only by the commands that
+use them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+
+import typer
+
+from retail_etl.console import Printer
+from retail_etl.targets.session import SessionError, TargetError
+
+if TYPE_CHECKING:
+    from retail_etl.targets.session import Session
+    from retail_etl.workflow import Project
+
+Result = TypeVar("Result")
+
+app = typer.Typer(
+    name="retail-etl",
+    help="Pipeline-as-code for a retail lakehouse on Snowflake and S3.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project-dir", "-C", help="Project root (holds pipelines/).", show_default=False)
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", "-t", help="Target from pipelines/project.yml (default: its default_target).")
+]
+EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Environment overlay from pipelines/project.yml.")]
+ConnectionOption = Annotated[
+    str | None, typer.Option("--connection", "-c", help="Snowflake CLI connection name (connections.toml).")
+]
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+
+
+def _fail(printer: Printer, message: str, code: int = EXIT_ERROR) -> NoReturn:
+    printer.error(message)
+    raise typer.Exit(code)
+
+
+def _load(printer: Printer, project_dir: Path, env: str | None) -> Project:
+    from retail_etl.spec.load import SpecError
+    from retail_etl.workflow import load
+
+    try:
+        return load(project_dir, env)
+    except SpecError as exc:
+        printer.spec_errors(exc)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+@app.command()
+def validate(project_dir: ProjectDir = Path("."), env: EnvOption = None) -> None:
+    """Check every spec file: types, names, ARNs, URLs, cron, cross-object references. Exit 2 if invalid."""
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    printer.ok(
+        f"{len(project.loaded.pipelines)} pipeline(s), {len(project.desired.objects)} object(s): specs are valid."
+    )
+
+
+@app.command()
+def render(
+    project_dir: ProjectDir = Path("."),
+    env: EnvOption = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", "-o", help="Write one .sql file per object.")] = None,
+) -> None:
+    """Print (or write) the DDL of every object, in apply order."""
+    from retail_etl.plan.planner import build_plan
+
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    plan = build_plan(project.desired.objects, [])
+    if out_dir is None:
+        for change in plan.changes:
+            printer.plain(f"-- {change.ref}" + (f" ({change.source_file})" if change.source_file else ""))
+            for statement in change.statements:
+                printer.plain(statement + ";")
+            printer.plain("")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for index, change in enumerate(plan.changes, start=1):
+        safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in change.ref.name.display)
+        path = out_dir / f"{index:03d}_{change.ref.kind.value}_{safe_name}.sql"
+        path.write_text("\n".join(s + ";" for s in change.statements) + "\n", encoding="utf-8")
+    printer.ok(f"wrote {len(plan.changes)} file(s) to {out_dir}")
+
+
+@app.command()
+def plan(
+    project_dir: ProjectDir = Path("."),
+    target: TargetOption = None,
+    env: EnvOption = None,
+    connection: ConnectionOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan for `retail-etl apply PLAN`.")] = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 0 without changes, 2 with changes, 1 on error.")
+    ] = False,
+    show_sql: Annotated[bool, typer.Option("--sql", help="Show the statements of each change.")] = False,
+    show_unchanged: Annotated[bool, typer.Option("--unchanged", help="List unchanged objects too.")] = False,
+) -> None:
+    """Show what apply would change in the target, and why (a dry run of apply)."""
+    from retail_etl import workflow
+    from retail_etl.plan.report import plan_lines, plan_to_json
+
+    printer = Printer(stderr=as_json)
+    project = _load(printer, project_dir, env)
+    name = _target(printer, project, target)
+    with _session(printer, project, name, "plan", connection) as session:
+        result = _guard(printer, lambda: workflow.make_plan(project, session, name))
+    document = plan_to_json(result, workflow.scope(project))
+    if out is not None:
+        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        printer.header(f"retail-etl plan · target {name} · database {project.desired.database.stored}")
+        printer.lines(plan_lines(result, show_unchanged=show_unchanged, show_sql=show_sql))
+        if out is not None:
+            printer.plain(f"Saved to {out}: apply it with `retail-etl apply {out}`.")
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path | None, typer.Argument(help="A plan saved with `plan --out`; applied exactly.")] = None,
+    project_dir: ProjectDir = Path("."),
+    target: TargetOption = None,
+    env: EnvOption = None,
+    connection: ConnectionOption = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")] = False,
+    allow_unsafe: Annotated[
+        str,
+        typer.Option(
+            "--allow-unsafe",
+            help="Comma-separated categories of UNSAFE changes to allow (kinds such as stream,pipe,table; adopt; all).",
+        ),
+    ] = "",
+    parallelism: Annotated[int, typer.Option("--parallelism", min=1, max=64, help="Concurrent changes.")] = 8,
+    show_sql: Annotated[bool, typer.Option("--sql", help="Show the statements of each change.")] = False,
+) -> None:
+    """Make the target match the specs: plan, confirm, execute in dependency order."""
+    from retail_etl import workflow
+    from retail_etl.plan.apply import execute_plan, refused_changes
+    from retail_etl.plan.report import PlanFileError, plan_from_json, plan_lines
+
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    with _session(printer, project, _target(printer, project, target), "apply", connection) as session:
+        if plan_file is not None:
+            try:
+                saved, saved_scope = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
+            except (OSError, ValueError, PlanFileError) as exc:
+                _fail(printer, f"{plan_file}: {exc}", EXIT_INPUT)
+            name = _target(printer, project, target or saved.target)
+            if name != saved.target:
+                _fail(printer, f"{plan_file} was made for target {saved.target!r}, not {name!r}")
+            current = _guard(printer, lambda: workflow.current_fingerprint(session, saved_scope))
+            if current != saved.observed_fingerprint:
+                _fail(printer, f"the account changed since {plan_file} was made: run `retail-etl plan` again")
+            result = saved
+        else:
+            name = _target(printer, project, target)
+            result = _guard(printer, lambda: workflow.make_plan(project, session, name))
+        printer.header(f"retail-etl apply · target {name} · database {project.desired.database.stored}")
+        printer.lines(plan_lines(result, show_sql=show_sql))
+        if not result.has_changes:
+            return
+        refused = refused_changes(result, allow_unsafe.split(","))
+        if refused:
+            categories = ",".join(sorted({c.category for c in refused}))
+            _fail(
+                printer,
+                f"{len(refused)} UNSAFE change(s) refused; nothing was applied. Review them above and rerun with"
+                f" --allow-unsafe {categories} to allow them.",
+            )
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                _fail(printer, "not a terminal: pass --auto-approve to apply without confirmation")
+            if not typer.confirm("Apply these changes?", default=False):
+                _fail(printer, "apply cancelled; nothing was changed")
+        outcome = _guard(
+            printer,
+            lambda: execute_plan(result, session, parallelism=parallelism, on_event=printer.apply_event),
+        )
+    if not outcome.ok:
+        for change, error in outcome.failed:
+            printer.error(f"{change.ref}: {error}")
+        for change in outcome.skipped:
+            printer.error(f"{change.ref}: not applied (a change it depends on failed)")
+        _fail(printer, f"apply failed: {len(outcome.done)} change(s) applied, {len(outcome.failed)} failed")
+    printer.ok(f"Applied {len(outcome.done)} change(s) ({outcome.statements} statement(s)).")
+
+
+@app.command()
+def schema(
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", "-o", help="Write the two schema files here.")] = None,
+) -> None:
+    """JSON Schema of the project file and the pipeline files, for editors (yaml-language-server)."""
+    from retail_etl.spec.models import PipelineSpec, ProjectSpec
+
+    schemas = {
+        "project.schema.json": ProjectSpec.model_json_schema(),
+        "pipeline.schema.json": PipelineSpec.model_json_schema(),
+    }
+    if out_dir is None:
+        sys.stdout.write(json.dumps(schemas, indent=2) + "\n")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for file_name, document in schemas.items():
+        (out_dir / file_name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    Printer().ok(f"wrote {', '.join(schemas)} to {out_dir}")
+
+
+def _target(printer: Printer, project: Project, explicit: str | None) -> str:
+    from retail_etl.workflow import target_name
+
+    try:
+        return target_name(project, explicit)
+    except TargetError as exc:
+        _fail(printer, str(exc), EXIT_INPUT)
+
+
+class _OpenTarget:
+    """Opens the target's session for a ``with`` block and always closes it."""
+
+    def __init__(self, printer: Printer, project: Project, target: str, command: str, connection: str | None) -> None:
+        from retail_etl.workflow import open_session
+
+        try:
+            self.session = open_session(project, target, command=command, connection=connection)
+        except (TargetError, SessionError) as exc:
+            _fail(printer, f"cannot open target {target!r}: {exc}")
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.session.close()
+
+
+_session = _OpenTarget
+
+
+def _guard(printer: Printer, action: Callable[[], Result]) -> Result:
+    """Run a step that talks to the target; its errors end the command with a message, not a traceback."""
+    try:
+        return action()
+    except SessionError as exc:
+        _fail(printer, str(exc))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,221 @@
+"""The planner as a pure function: plain desired and observed objects in, ordered changes out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from retail_etl.identifiers import Identifier, QualifiedName
+from retail_etl.objects.base import Action, DesiredObject, Kind, ObjectRef, ObservedObject, Safety
+from retail_etl.objects.ingest import StreamObject, TaskObject
+from retail_etl.objects.table import Column, TableObject
+from retail_etl.plan.graph import CycleError, topological_order
+from retail_etl.plan.planner import Plan, build_plan
+from retail_etl.spec.resolve import DesiredState
+
+
+def observed_as(objects: list[DesiredObject], **overrides: dict[str, Any]) -> list[ObservedObject]:
+    """The account exactly as the specs want it, with per-object state overrides (by display name)."""
+    result = []
+    for obj in objects:
+        state = {**obj.state(), **overrides.get(obj.name.display, {})}
+        result.append(ObservedObject(obj.ref, state, managed=True))
+    return result
+
+
+def change_for(plan: Plan, display: str) -> Any:
+    return next(c for c in plan.changes if c.ref.name.display == display)
+
+
+def test_empty_account_creates_everything_in_dependency_order(shipped: DesiredState) -> None:
+    plan = build_plan(shipped.objects, [])
+    assert [c.action for c in plan.changes] == [Action.CREATE] * len(shipped.objects)
+    position = {c.ref: i for i, c in enumerate(plan.changes)}
+    for obj in shipped.objects:
+        for dependency in obj.dependencies():
+            assert position[dependency] < position[obj.ref], f"{dependency} must come before {obj.ref}"
+
+
+def test_matching_account_plans_nothing(shipped: DesiredState) -> None:
+    plan = build_plan(shipped.objects, observed_as(shipped.objects))
+    assert not plan.has_changes
+    assert {c.action for c in plan.changes} == {Action.UNCHANGED}
+
+
+def test_task_schedule_drift_is_altered_between_suspend_and_resume(shipped: DesiredState) -> None:
+    task = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK"
+    observed = observed_as(
+        shipped.objects, **{task: {"schedule": "USING CRON 0 5 * * * UTC", "state": "started"}}
+    )
+    change = change_for(build_plan(shipped.objects, observed), task)
+    assert change.action is Action.ALTER and change.safety is Safety.SAFE
+    assert [d.name for d in change.differences] == ["schedule"]
+    assert change.statements == [
+        f"ALTER TASK {task} SUSPEND",
+        f"ALTER TASK {task} SET SCHEDULE = 'USING CRON 0 0 * * * America/New_York'",
+        f"ALTER TASK {task} RESUME",
+    ]
+
+
+def test_suspended_task_that_should_run_is_resumed_only(shipped: DesiredState) -> None:
+    task = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK"
+    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{task: {"state": "suspended"}})), task)
+    assert change.statements == [f"ALTER TASK {task} RESUME"]
+
+
+def test_pipe_copy_change_is_an_unsafe_replace_with_pause_and_resume(shipped: DesiredState) -> None:
+    pipe = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_PIPE"
+    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{pipe: {"definition": "COPY x"}})), pipe)
+    assert change.action is Action.REPLACE and change.safety is Safety.UNSAFE and change.category == "pipe"
+    assert "load history" in (change.consequence or "")
+    assert change.statements[0] == f"ALTER PIPE {pipe} SET PIPE_EXECUTION_PAUSED = TRUE"
+    assert change.statements[1].startswith(f"CREATE OR REPLACE PIPE {pipe}")
+    assert change.statements[2] == f"ALTER PIPE {pipe} SET PIPE_EXECUTION_PAUSED = FALSE"
+
+
+def test_pipe_error_integration_is_altered_in_place(shipped: DesiredState) -> None:
+    pipe = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_PIPE"
+    change = change_for(
+        build_plan(shipped.objects, observed_as(shipped.objects, **{pipe: {"error_integration": None}})), pipe
+    )
+    assert change.action is Action.ALTER and change.safety is Safety.SAFE
+    assert change.statements == [f"ALTER PIPE {pipe} SET ERROR_INTEGRATION = SNOWFLAKE_ERROR_INTEGRATION"]
+
+
+def test_stage_move_alters_the_stage_and_recreates_its_pipe(shipped: DesiredState) -> None:
+    stage = "SNOWLAKE_DB.BRONZE.SOURCE_DATA_CUSTOMER_STAGE"
+    plan = build_plan(shipped.objects, observed_as(shipped.objects, **{stage: {"url": "s3://old-bucket/x/"}}))
+    stage_change = change_for(plan, stage)
+    assert stage_change.action is Action.ALTER
+    assert stage_change.statements == [
+        f"ALTER STAGE {stage} SET\n  URL = 's3://snowflake-project-etl/raw_data/customer/'"
+    ]
+    pipe_change = change_for(plan, "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_PIPE")
+    assert pipe_change.action is Action.REPLACE and pipe_change.safety is Safety.UNSAFE
+
+
+def test_stream_mode_change_keeps_the_offset(shipped: DesiredState) -> None:
+    stream = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM"
+    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{stream: {"mode": "DEFAULT"}})), stream)
+    assert change.action is Action.REPLACE and change.safety is Safety.SAFE
+    assert f"AT(STREAM => '{stream}')" in change.statements[0]
+
+
+def test_stale_stream_is_recreated_unsafely(shipped: DesiredState) -> None:
+    stream = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM"
+    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{stream: {"stale": True}})), stream)
+    assert change.action is Action.REPLACE and change.safety is Safety.UNSAFE
+    assert "AT(STREAM" not in change.statements[0]
+
+
+def _landing(shipped: DesiredState) -> TableObject:
+    table = next(o for o in shipped.objects if o.name.display == "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_COPY")
+    assert isinstance(table, TableObject)
+    return table
+
+
+def test_new_column_at_the_end_is_added_in_place(shipped: DesiredState) -> None:
+    table = _landing(shipped)
+    columns = table.state()["columns"][:-1]  # the account lacks the last column
+    plan = build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": columns}}))
+    change = change_for(plan, table.name.display)
+    assert change.action is Action.ALTER and change.safety is Safety.SAFE
+    assert change.statements == [f"ALTER TABLE {table.name.sql} ADD COLUMN SOURCE_FILE_ROW_NUMBER NUMBER(38,0) NOT NULL"]
+
+
+def test_column_widening_is_altered_but_collation_change_replaces_unsafely(shipped: DesiredState) -> None:
+    table = _landing(shipped)
+    narrow = [dict(c) for c in table.state()["columns"]]
+    narrow[0]["type"] = "VARCHAR(100)"
+    change = change_for(
+        build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": narrow}})),
+        table.name.display,
+    )
+    assert change.statements == [f"ALTER TABLE {table.name.sql} ALTER COLUMN COMPANYNAME SET DATA TYPE VARCHAR(200)"]
+
+    recollated = [dict(c) for c in table.state()["columns"]]
+    recollated[0]["collate"] = None
+    plan = build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": recollated}}))
+    change = change_for(plan, table.name.display)
+    assert change.action is Action.REPLACE and change.safety is Safety.UNSAFE
+    assert "collation" in (change.consequence or "")
+    # Re-creating the table makes its stream stale: the stream is re-created with it, unsafely.
+    stream_change = change_for(plan, "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM")
+    assert stream_change.action is Action.REPLACE and stream_change.safety is Safety.UNSAFE
+
+
+def test_dropped_column_is_unsafe(shipped: DesiredState) -> None:
+    table = _landing(shipped)
+    extra = [*table.state()["columns"], {"name": "LEGACY", "type": "VARCHAR(10)", "nullable": True,
+                                           "collate": None, "comment": None}]
+    change = change_for(
+        build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": extra}})),
+        table.name.display,
+    )
+    assert change.action is Action.ALTER and change.safety is Safety.UNSAFE and change.category == "table"
+    assert change.statements == [f"ALTER TABLE {table.name.sql} DROP COLUMN LEGACY"]
+
+
+def test_managed_object_left_out_of_the_specs_is_dropped_unsafely(shipped: DesiredState) -> None:
+    orphan = ObservedObject(
+        ObjectRef(Kind.VIEW, QualifiedName(Identifier("OLD_VIEW"), Identifier("SNOWLAKE_DB"), Identifier("GOLD"))),
+        {"body": "SELECT 1", "secure": False, "comment": "[managed by retail-etl]"},
+        managed=True,
+    )
+    plan = build_plan(shipped.objects, [*observed_as(shipped.objects), orphan])
+    drop = plan.actionable
+    assert len(drop) == 1 and drop[0].action is Action.DROP and drop[0].safety is Safety.UNSAFE
+    assert drop[0].statements == ["DROP VIEW IF EXISTS SNOWLAKE_DB.GOLD.OLD_VIEW"]
+
+
+def test_unmanaged_objects_are_never_touched(shipped: DesiredState) -> None:
+    stranger = ObservedObject(
+        ObjectRef(Kind.TABLE, QualifiedName(Identifier("MINE"), Identifier("SNOWLAKE_DB"), Identifier("SILVER"))),
+        {"comment": "hand made"},
+        managed=False,
+    )
+    assert not build_plan(shipped.objects, [*observed_as(shipped.objects), stranger]).has_changes
+
+
+def test_existing_unmanaged_object_of_the_same_name_needs_adopt(shipped: DesiredState) -> None:
+    observed = observed_as(shipped.objects)
+    observed = [
+        ObservedObject(o.ref, {**o.state, "comment": "created by hand"}, managed=False)
+        if o.ref.kind is Kind.VIEW
+        else o
+        for o in observed
+    ]
+    change = next(c for c in build_plan(shipped.objects, observed).actionable)
+    assert change.ref.kind is Kind.VIEW and change.safety is Safety.UNSAFE and change.category == "adopt"
+
+
+def test_dependency_cycle_is_reported() -> None:
+    a = ObjectRef(Kind.TABLE, QualifiedName(Identifier("A")))
+    b = ObjectRef(Kind.TABLE, QualifiedName(Identifier("B")))
+    with pytest.raises(CycleError, match="table A -> table B -> table A"):
+        topological_order({a: [b], b: [a]})
+
+
+def test_plan_is_deterministic(shipped: DesiredState) -> None:
+    first = build_plan(shipped.objects, [])
+    second = build_plan(list(reversed(shipped.objects)), [])
+    assert [c.statements for c in first.changes] == [c.statements for c in second.changes]
+
+
+def test_stream_on_a_new_table_waits_for_it() -> None:
+    db, schema = Identifier("DB"), Identifier("S")
+    table = TableObject(
+        name=QualifiedName(Identifier("T"), db, schema), columns=(Column(name=Identifier("A"), type="NUMBER"),)
+    )
+    stream = StreamObject(name=QualifiedName(Identifier("ST"), db, schema), table=table.name)
+    plan = build_plan([stream, table], [])
+    assert [c.ref.kind for c in plan.changes] == [Kind.TABLE, Kind.STREAM]
+    assert plan.changes[1].depends_on == [table.ref.key]
+
+
+def test_task_created_enabled_is_resumed_after_creation(shipped: DesiredState) -> None:
+    task = next(o for o in shipped.objects if isinstance(o, TaskObject))
+    change = change_for(build_plan(shipped.objects, []), task.name.display)
+    assert change.statements[-1] == f"ALTER TASK {task.name.sql} RESUME"
+    assert change.statements[0].startswith(f"CREATE TASK {task.name.sql}")
