@@ -1,0 +1,1 @@
+"""The Snowflake target: connections configured exactly like the Snowflake CLI (``snow``), and a Session over them."""
