@@ -11,11 +11,23 @@ Rules from the Snowflake reference (identifiers-syntax, data-types-text):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 MAX_IDENTIFIER_LENGTH = 255
 
-UNQUOTED_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+# \A...\Z, not ^...$: ``$`` also matches before a trailing newline, which would let "ABC\n" render unquoted.
+UNQUOTED_IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$]*\Z")
+
+# Control characters (C0, DEL, C1 such as NEL) and the Unicode line/paragraph separators, which end a JavaScript
+# ``//`` comment or string: never part of a name retail-etl writes.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def is_control(char: str) -> bool:
+    """True for a character that must never appear in an identifier (it could break a line or a comment)."""
+    return unicodedata.category(char) in _FORBIDDEN_CATEGORIES
+
 
 # Reserved and limited keywords (Snowflake reference §14.2) plus CURRENT_ROLE, which cannot name a column.
 RESERVED_WORDS = frozenset(
@@ -146,7 +158,7 @@ class Identifier:
             stored = text
         if not stored:
             raise IdentifierError("an identifier cannot be empty")
-        if any(ord(char) < 32 or ord(char) == 127 for char in stored):
+        if any(is_control(char) for char in stored):
             raise IdentifierError(f"identifier {stored!r} contains a control character")
         if len(stored) > MAX_IDENTIFIER_LENGTH:
             raise IdentifierError(f"identifier longer than {MAX_IDENTIFIER_LENGTH} characters: {stored[:40]!r}...")
@@ -236,18 +248,22 @@ def parse_qualified(text: str) -> QualifiedName:
     raise IdentifierError(f"too many name parts in {text!r}")
 
 
-_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+# Escapes written in place of characters that would make a literal span lines or hide control bytes: the short forms
+# for newline, carriage return and tab, and \uhhhh (exactly four hex digits, §14.3) for every other control character
+# and the Unicode line/paragraph separators. NUL is \u0000, never \0: "\0" followed by digits would read as an octal
+# escape (\012 is a newline). They are inserted after the doubling of backslashes, so their own backslash stays single.
+_LITERAL_ESCAPES = {code: f"\\u{code:04x}" for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
+_LITERAL_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 
 
 def sql_literal(value: object) -> str:
     """A single-quoted Snowflake string literal: backslashes doubled first, then quotes doubled.
 
-    Newline, carriage return, tab and NUL are written as escape sequences, so a literal never spans lines.
+    Control characters and line separators are written as escape sequences, so a literal never spans lines (not even
+    by Python's ``str.splitlines``, which Jinja's ``indent`` uses) and decodes to exactly ``value``.
     """
     text = str(value).replace("\\", "\\\\").replace("'", "''")
-    for char, escape in _CONTROL_ESCAPES.items():
-        text = text.replace(char, escape)
-    return "'" + text + "'"
+    return "'" + text.translate(_LITERAL_ESCAPES) + "'"
 
 
 def dollar_quoted(body: str) -> str:

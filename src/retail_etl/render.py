@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from retail_etl.identifiers import Identifier, QualifiedName, dollar_quoted, parse_qualified, sql_literal
+from retail_etl.identifiers import Identifier, QualifiedName, dollar_quoted, is_control, parse_qualified, sql_literal
+
+_KEYWORD = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+_SQL_TYPE = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?\Z")
 
 
 def _template_dir() -> Path:
@@ -34,8 +38,46 @@ def ident(value: Any) -> str:
     raise TypeError(f"cannot render {type(value).__name__} as an identifier")
 
 
+def stored_ident(value: Any) -> str:
+    """A name already in its stored form (e.g. a column name read back from the account): quoted when needed.
+
+    Unlike :func:`ident`, the text is not canonicalized again: a stored ``my_col`` is the quoted ``"my_col"``, not
+    ``MY_COL``, and a stored ``a.b`` is one name, not two parts.
+    """
+    return Identifier(str(value)).sql
+
+
 def literal(value: Any) -> str:
     return sql_literal(value)
+
+
+def keyword(value: Any) -> str:
+    """A bare SQL keyword value (``CSV``, ``AUTO``, ``SKIP_FILE``, ``JAVASCRIPT``): validated, never quoted."""
+    text = str(value)
+    if not _KEYWORD.match(text):
+        raise ValueError(f"not a SQL keyword: {text!r}")
+    return text
+
+
+def sql_type(value: Any) -> str:
+    """A column type such as ``VARCHAR(200)`` or ``NUMBER(38,0)``: validated, written as is."""
+    text = str(value)
+    if not _SQL_TYPE.match(text):
+        raise ValueError(f"not a column type: {text!r}")
+    return text
+
+
+def comment_text(value: Any) -> str:
+    """Text for a ``--`` or ``//`` line comment: control characters and line separators are written as visible
+    ``\\uXXXX`` so nothing after them can leave the comment."""
+    return "".join(f"\\u{ord(char):04x}" if is_control(char) else char for char in str(value))
+
+
+def indent_lines(value: Any, width: int = 2) -> str:
+    """Jinja's ``indent`` (first line and blank lines untouched), but splitting on ``\\n`` only: ``str.splitlines``
+    would also break at characters such as U+2028 or \\x0c inside a raw SQL fragment's string literal."""
+    first, *rest = str(value).split("\n")
+    return "\n".join([first, *((" " * width + line) if line else line for line in rest)])
 
 
 def js_string(value: Any) -> str:
@@ -47,7 +89,7 @@ def js_lines(value: Any) -> str:
     """Multi-line text as a JavaScript array of line strings joined by newlines: readable in DESC PROCEDURE and
     in plan diffs, and, like :func:`js_string`, unable to end the ``$$`` body."""
     lines = str(value).split("\n")
-    return "[\n" + ",\n".join("  " + js_string(line) for line in lines) + "\n].join(\"\\n\")"
+    return "[\n" + ",\n".join("  " + js_string(line) for line in lines) + '\n].join("\\n")'
 
 
 def boolean(value: Any) -> str:
@@ -71,6 +113,11 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         ident=ident,
+        stored_ident=stored_ident,
+        keyword=keyword,
+        sql_type=sql_type,
+        comment_text=comment_text,
+        indent_lines=indent_lines,
         literal=literal,
         bool=boolean,
         literal_list=literal_list,

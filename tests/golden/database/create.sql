@@ -1,0 +1,2 @@
+CREATE DATABASE RETAIL_DB
+  COMMENT = 'Retail lakehouse [managed by retail-etl]';

@@ -1,0 +1,2 @@
+CREATE DATABASE "my""name"
+  COMMENT = 'first line\nsecond line [managed by retail-etl]';

@@ -1,0 +1,2 @@
+ALTER FILE FORMAT RETAIL_DB.BRONZE.ORDERS_CSV_FORMAT SET
+  COMMENT = 'Orders CSV, v2 [managed by retail-etl]';

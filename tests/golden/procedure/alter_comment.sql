@@ -1,0 +1,1 @@
+ALTER PROCEDURE RETAIL_DB.BRONZE.WORK_ORDERS_SP() SET COMMENT = 'Landing to SILVER [managed by retail-etl]';

@@ -1,0 +1,1 @@
+ALTER SCHEMA RETAIL_DB.BRONZE SET COMMENT = '[managed by retail-etl]';

@@ -1,0 +1,2 @@
+ALTER STORAGE INTEGRATION S3_BRONZE SET
+  STORAGE_BLOCKED_LOCATIONS = ('s3://retail-landing/raw_data/pii/');

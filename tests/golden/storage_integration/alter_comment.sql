@@ -1,0 +1,2 @@
+ALTER STORAGE INTEGRATION S3_BRONZE SET
+  COMMENT = 'S3, v2 [managed by retail-etl]';

@@ -1,0 +1,2 @@
+ALTER STORAGE INTEGRATION S3_BRONZE SET
+  STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/snowflake-access-v2';

@@ -1,0 +1,1 @@
+ALTER STREAM RETAIL_DB.BRONZE.WORK_ORDERS_STREAM SET COMMENT = 'New rows, v2 [managed by retail-etl]';

@@ -1,0 +1,7 @@
+ALTER TABLE RETAIL_DB.BRONZE."my""name" ADD COLUMN "new""col" VARCHAR(5);
+
+ALTER TABLE RETAIL_DB.BRONZE."my""name" ALTER COLUMN "new""col" COMMENT 'abc\\';
+
+ALTER TABLE RETAIL_DB.BRONZE."my""name" DROP COLUMN "lower_case", "a.b", "x""y";
+
+ALTER TABLE RETAIL_DB.BRONZE."my""name" ALTER COLUMN "select" COMMENT '$$';

@@ -1,0 +1,7 @@
+CREATE VIEW RETAIL_DB.GOLD.ORDERS_VIEW
+  COMMENT = 'Orders for reporting [managed by retail-etl]'
+  AS
+SELECT
+  ORDER_ID,
+  AMOUNT
+FROM RETAIL_DB.SILVER.ORDERS;
