@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/retail-etl plan --target offline
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/deployer.py
 
 clean:
 	rm -rf $(VENV) .retail-etl .pytest_cache .mypy_cache .ruff_cache

@@ -118,8 +118,12 @@ def plan(
     from retail_etl.plan.report import plan_lines, plan_to_json
 
     printer = Printer(stderr=as_json)
-    project = _load(printer, project_dir, env)
-    name = _target(printer, project, target)
+    try:
+        project = _load(printer, project_dir, env)
+        name = _target(printer, project, target)
+    except typer.Exit as exit_:
+        # With --detailed-exitcode, 2 means "changes": every error, bad input included, is 1.
+        raise typer.Exit(EXIT_ERROR if detailed_exitcode else exit_.exit_code) from None
     with _session(printer, project, name, "plan", connection) as session:
         result = _guard(printer, lambda: workflow.make_plan(project, session, name))
     document = plan_to_json(result, workflow.scope(project))
@@ -161,21 +165,22 @@ def apply(
 
     printer = Printer()
     project = _load(printer, project_dir, env)
-    with _session(printer, project, _target(printer, project, target), "apply", connection) as session:
-        if plan_file is not None:
-            try:
-                saved, saved_scope = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
-            except (OSError, ValueError, PlanFileError) as exc:
-                _fail(printer, f"{plan_file}: {exc}", EXIT_INPUT)
-            name = _target(printer, project, target or saved.target)
-            if name != saved.target:
-                _fail(printer, f"{plan_file} was made for target {saved.target!r}, not {name!r}")
+    saved = saved_scope = None
+    if plan_file is not None:
+        try:
+            saved, saved_scope = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, PlanFileError) as exc:
+            _fail(printer, f"{plan_file}: {exc}", EXIT_INPUT)
+        if target is not None and target != saved.target:
+            _fail(printer, f"{plan_file} was made for target {saved.target!r}, not {target!r}", EXIT_INPUT)
+    name = _target(printer, project, saved.target if saved is not None else target)
+    with _session(printer, project, name, "apply", connection) as session:
+        if saved is not None and saved_scope is not None:
             current = _guard(printer, lambda: workflow.current_fingerprint(session, saved_scope))
             if current != saved.observed_fingerprint:
                 _fail(printer, f"the account changed since {plan_file} was made: run `retail-etl plan` again")
             result = saved
         else:
-            name = _target(printer, project, target)
             result = _guard(printer, lambda: workflow.make_plan(project, session, name))
         printer.header(f"retail-etl apply · target {name} · database {project.desired.database.stored}")
         printer.lines(plan_lines(result, show_sql=show_sql))
