@@ -12,13 +12,46 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from retail_etl.identifiers import Identifier, IdentifierError
+from retail_etl.identifiers import (
+    MAX_IDENTIFIER_LENGTH,
+    RESERVED_WORDS,
+    UNQUOTED_IDENTIFIER,
+    Identifier,
+    IdentifierError,
+)
 
 # --- reusable constrained strings -------------------------------------------------------------------------------
 
 
+def located(location: tuple[str | int, ...], message: str) -> PydanticCustomError:
+    """An error from a model validator that belongs to one of the model's fields (``location`` is relative to it).
+
+    A plain ``ValueError`` in a model validator points at the whole model; this one lets the loader point at the
+    offending key instead.
+    """
+    return PydanticCustomError("located", "{message}", {"message": message, "at": location})
+
+
 def _identifier(value: str) -> str:
+    """Snowflake identifier rules (reference §14.1): unquoted names are stored upper-case, anything else quoted."""
+    length = len(value) - 2 if len(value) >= 2 and value[0] == value[-1] == '"' else len(value)
+    if length > MAX_IDENTIFIER_LENGTH:
+        raise ValueError(
+            f"name is {length} characters long; Snowflake identifiers have at most {MAX_IDENTIFIER_LENGTH}"
+        )
+    if UNQUOTED_IDENTIFIER.match(value) and value.upper() in RESERVED_WORDS:
+        raise ValueError(
+            f"{value!r} is a Snowflake reserved word: choose another name"
+            f" (or write it quoted, '\"{value.upper()}\"', to use it as a quoted identifier)"
+        )
+    parts = value.split(".")
+    if len(parts) > 1 and all(UNQUOTED_IDENTIFIER.match(part) for part in parts):
+        raise ValueError(
+            f"{value!r} looks like a qualified name: give only the object's own name (database and schema come"
+            " from project.yml)"
+        )
     try:
         Identifier.parse(value)
     except IdentifierError as exc:
@@ -31,22 +64,32 @@ def _plain_identifier(value: str) -> str:
     ident = Identifier.parse(_identifier(value))
     if not ident.is_plain:
         raise ValueError(
-            f"{value!r} must be a plain identifier (letters, digits, _ and $, not a reserved word): Snowflake does"
-            " not allow double-quoted names for JavaScript and SQL procedures"
+            f"{value!r} must be a plain identifier (letters, digits, _ and $, starting with a letter or _):"
+            " Snowflake does not allow double-quoted names for JavaScript and SQL procedures"
         )
     return value
 
 
 _ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
-_SNS_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_SNS_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_S3_URL = re.compile(r"^s3://(?P<bucket>[^/]*)(?P<path>/.*)?$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _SQL_TYPE = re.compile(
     r"^(VARCHAR|STRING|TEXT|CHAR|CHARACTER|NUMBER|NUMERIC|DECIMAL|INT|INTEGER|BIGINT|SMALLINT|TINYINT|BYTEINT|FLOAT|"
     r"DOUBLE|REAL|BOOLEAN|DATE|TIME|TIMESTAMP|TIMESTAMP_NTZ|TIMESTAMP_LTZ|TIMESTAMP_TZ|DATETIME|BINARY|VARIANT|"
     r"OBJECT|ARRAY)(\(\s*\d+\s*(,\s*\d+\s*)?\))?$",
     re.IGNORECASE,
 )
+_COLLATION_SPEC = re.compile(r"^[a-z]{0,3}(-[a-z]+)*$")
+_PROJECT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+/$")
+_ON_ERROR = re.compile(r"^(SKIP_FILE|CONTINUE|SKIP_FILE_\d+|SKIP_FILE_\d+%)$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$")
+# Snowflake task cron (reference §8.1): minute hour day-of-month month day-of-week; *, L, lists, ranges, /n steps.
+_CRON_FIELD = re.compile(r"^(\*|L|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?(,(\*|L|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?)*$")
+_CRON_UNSUPPORTED = re.compile(r"[?#]|\d+W\b|\bLW\b")
 
 
 def _role_arn(value: str) -> str:
@@ -56,39 +99,111 @@ def _role_arn(value: str) -> str:
 
 
 def _sns_arn(value: str) -> str:
+    if value.endswith(".fifo"):
+        raise ValueError(
+            f"{value!r} is a FIFO SNS topic: Snowflake error notifications need a standard topic (no .fifo)"
+        )
     if not _SNS_ARN.match(value):
         raise ValueError(f"not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic>): {value!r}")
-    if value.endswith(".fifo"):
-        raise ValueError("FIFO SNS topics are not supported by Snowflake error notifications; use a standard topic")
+    return value
+
+
+def bucket_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid S3 bucket name (AWS general-purpose bucket naming rules), or None."""
+    if not 3 <= len(name) <= 63:
+        return "must be 3 to 63 characters long"
+    if not re.fullmatch(r"[a-z0-9.-]+", name):
+        return "may only contain lower-case letters, digits, dots and hyphens"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "must start and end with a letter or digit"
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain '..', '.-' or '-.'"
+    if _IP_ADDRESS.match(name):
+        return "must not look like an IP address"
+    if name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3")):
+        return "uses a prefix or suffix AWS reserves"
+    return None
+
+
+def _bucket(value: str) -> str:
+    problem = bucket_problem(value)
+    if problem is not None:
+        raise ValueError(f"not a valid S3 bucket name {value!r}: {problem}")
     return value
 
 
 def _s3_url(value: str) -> str:
-    if not _S3_URL.match(value):
+    match = _S3_URL.match(value)
+    if match is None:
         raise ValueError(f"not an s3:// URL (s3://<bucket>/<path>/): {value!r}")
-    return value
-
-
-def _bucket(value: str) -> str:
-    if not _BUCKET.match(value):
-        raise ValueError(f"not a valid S3 bucket name: {value!r}")
+    problem = bucket_problem(match.group("bucket"))
+    if problem is not None:
+        raise ValueError(f"bad bucket name in {value!r}: the bucket name {problem}")
+    if any(char.isspace() for char in value) or "//" in (match.group("path") or ""):
+        raise ValueError(f"the path of {value!r} must not contain spaces or '//'")
     return value
 
 
 def _sql_type(value: str) -> str:
     if not _SQL_TYPE.match(value.strip()):
+        if "(" in value and ")" not in value:
+            raise ValueError(
+                f"unsupported column type {value!r}: inside {{...}} a comma ends the value, so quote the type"
+                ' (type: "NUMBER(38,0)")'
+            )
         raise ValueError(f"unsupported column type {value!r} (e.g. VARCHAR(200), NUMBER(38,0), TIMESTAMP_NTZ(6))")
     return re.sub(r"\s+", "", value.strip()).upper()
 
 
-def _no_statement_break(value: str) -> str:
-    """Raw SQL fragments from YAML (filters, expressions): one expression, no statement or body terminators."""
+def _sql_expression(value: str) -> str:
+    """Raw SQL fragments from YAML (filters): one expression, no statement or body terminators, no comments."""
     if "$$" in value:
-        raise ValueError("must not contain '$$' (it would end a procedure body)")
+        raise ValueError("must not contain '$$' (it would end the procedure body)")
     if ";" in value:
         raise ValueError("must not contain ';' (one expression, not statements)")
-    if "--" in value or "/*" in value:
-        raise ValueError("must not contain SQL comments")
+    if "--" in value or "/*" in value or "//" in value:
+        raise ValueError("must not contain SQL comments (--, // or /*)")
+    if not value.strip():
+        raise ValueError("must not be empty (leave the field out instead)")
+    # sqlglot is heavy: imported only when a spec has a SQL fragment.
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, SqlglotError
+
+    try:
+        exp.condition(value, dialect="snowflake")
+    except ParseError as exc:
+        details = exc.errors[0] if exc.errors else {}
+        description = str(details.get("description") or "cannot parse it")
+        near = details.get("highlight")
+        if description.startswith("Invalid expression") and near:
+            reason = f"unexpected {near!r}"
+        elif description.startswith("Required keyword") and near:
+            reason = f"an operand is missing after {near!r}"
+        else:
+            reason = description[0].lower() + description[1:] + (f" near {near!r}" if near else "")
+        raise ValueError(f"not a single SQL expression ({reason}): {value!r}") from exc
+    except SqlglotError as exc:
+        raise ValueError(f"not a single SQL expression (cannot read it: an unterminated quote?): {value!r}") from exc
+    return value
+
+
+def _pattern(regex: re.Pattern[str], message: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise ValueError(f"{message} (got {value!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _source_prefix(value: str) -> str:
+    if value.startswith("/") or "//" in value:
+        raise ValueError(f"must be relative to the bucket, without '//' (e.g. raw_data/customer/), got {value!r}")
+    if not _PREFIX.match(value):
+        raise ValueError(
+            "must be an S3 key prefix ending in '/', of letters, digits and !_.*'()/- (e.g. raw_data/customer/),"
+            f" got {value!r}"
+        )
     return value
 
 
@@ -99,8 +214,13 @@ SnsTopicArn = Annotated[str, AfterValidator(_sns_arn)]
 S3Url = Annotated[str, AfterValidator(_s3_url)]
 BucketName = Annotated[str, AfterValidator(_bucket)]
 SqlType = Annotated[str, AfterValidator(_sql_type)]
-SqlExpression = Annotated[str, AfterValidator(_no_statement_break)]
+SqlExpression = Annotated[str, AfterValidator(_sql_expression)]
 Comment = Annotated[str, Field(max_length=1000)]
+Collation = Annotated[
+    str, _pattern(_COLLATION_SPEC, "not a collation specification (a language and options, e.g. en-ci or en-ci-rtrim)")
+]
+AwsRegion = Annotated[str, _pattern(_AWS_REGION, "not an AWS region name (e.g. us-east-1)")]
+WarehouseSize = Literal["XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE"]
 
 
 class Strict(BaseModel):
@@ -121,7 +241,11 @@ class StorageIntegrationSpec(Strict):
     role_arn: RoleArn
     allowed_locations: list[S3Url] = Field(min_length=1)
     blocked_locations: list[S3Url] = []
-    external_id: Annotated[str, Field(min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$")]
+    external_id: Annotated[
+        str,
+        Field(min_length=2, max_length=1224),
+        _pattern(_EXTERNAL_ID, "may only contain letters, digits and _+=,.@:/-"),
+    ]
     enabled: bool = True
     comment: Comment | None = None
 
@@ -142,15 +266,15 @@ class NotificationIntegrationSpec(Strict):
 
 class SnowflakeTargetSpec(Strict):
     type: Literal["snowflake"]
-    connection: str | None = None
+    connection: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     role: Name | None = None
-    aws_region: str | None = None
-    aws_endpoint_url: str | None = None
+    aws_region: AwsRegion | None = None
+    aws_endpoint_url: Annotated[str, _pattern(re.compile(r"^https?://\S+$"), "not an http(s):// URL")] | None = None
 
 
 class LocalTargetSpec(Strict):
     type: Literal["local"]
-    path: str = ".retail-etl"
+    path: Annotated[str, Field(min_length=1)] = ".retail-etl"
 
 
 TargetSpec = Annotated[SnowflakeTargetSpec | LocalTargetSpec, Field(discriminator="type")]
@@ -174,8 +298,22 @@ class ScheduleSpec(Strict):
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         normalized = " ".join(value.split())
-        if len(normalized.split(" ")) != 5 or not croniter.is_valid(normalized):
-            raise ValueError(f"not a 5-field cron expression: {value!r}")
+        fields = normalized.split(" ") if normalized else []
+        if len(fields) != 5:
+            raise ValueError(
+                f"not a 5-field cron expression (minute hour day-of-month month day-of-week): {value!r} has"
+                f" {len(fields)} field(s)"
+            )
+        if _CRON_UNSUPPORTED.search(normalized) or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(
+                f"unsupported cron syntax in {value!r}: Snowflake allows numbers, names, *, L, lists (,), ranges (-)"
+                " and steps (/n), not ?, W or #"
+            )
+        if not croniter.is_valid(normalized):
+            raise ValueError(
+                f"invalid cron expression {value!r} (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12,"
+                " day-of-week 0-6)"
+            )
         return normalized
 
     @field_validator("timezone")
@@ -183,8 +321,8 @@ class ScheduleSpec(Strict):
     def _valid_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. America/New_York, Europe/Paris, UTC)") from exc
         return value
 
 
@@ -192,7 +330,7 @@ class TaskDefaults(Strict):
     schedule: ScheduleSpec = ScheduleSpec(cron="0 0 * * *", timezone="America/New_York")
     enabled: bool = True
     warehouse: Name | None = None
-    serverless_size: Literal["XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE"] | None = None
+    serverless_size: WarehouseSize | None = None
 
 
 class PipelineDefaults(Strict):
@@ -203,7 +341,10 @@ class PipelineDefaults(Strict):
 
 
 class ProjectSpec(Strict):
-    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+    project: Annotated[
+        str,
+        _pattern(_PROJECT_NAME, "must start with a lower-case letter and use only a-z, 0-9, _ and -"),
+    ]
     database: Name
     schemas: Schemas = Schemas()
     warehouse: Name
@@ -217,11 +358,17 @@ class ProjectSpec(Strict):
 
     @model_validator(mode="after")
     def _targets_exist(self) -> ProjectSpec:
+        known = ", ".join(sorted(self.targets)) or "none"
         if self.default_target not in self.targets:
-            raise ValueError(f"default_target {self.default_target!r} is not one of the targets {sorted(self.targets)}")
+            raise located(
+                ("default_target",), f"unknown target {self.default_target!r} (targets in this file: {known})"
+            )
         for env_name, env in self.environments.items():
             if env.target is not None and env.target not in self.targets:
-                raise ValueError(f"environment {env_name!r} names unknown target {env.target!r}")
+                raise located(
+                    ("environments", env_name, "target"),
+                    f"unknown target {env.target!r} (targets in this file: {known})",
+                )
         return self
 
 
@@ -229,7 +376,7 @@ class ProjectSpec(Strict):
 
 
 class SourceSpec(Strict):
-    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!_.*'()/-]+/$", max_length=512)]
+    prefix: Annotated[str, Field(max_length=512), AfterValidator(_source_prefix)]
     bucket: BucketName | None = None
     patterns: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1)
     partition_by_date: bool = False
@@ -252,7 +399,11 @@ class FileFormatSpec(Strict):
     @model_validator(mode="after")
     def _delimiters_distinct(self) -> FileFormatSpec:
         if self.field_delimiter in self.record_delimiter or self.record_delimiter in self.field_delimiter:
-            raise ValueError("field_delimiter and record_delimiter must not be substrings of each other")
+            raise located(
+                ("field_delimiter",),
+                f"field_delimiter {self.field_delimiter!r} and record_delimiter {self.record_delimiter!r} must not"
+                " be substrings of each other",
+            )
         return self
 
 
@@ -260,18 +411,15 @@ class ColumnSpec(Strict):
     name: Name
     type: SqlType = "VARCHAR"
     nullable: bool = True
-    collate: Annotated[str, Field(pattern=r"^[a-z]{0,3}(-[a-z]+)*$")] | None = None
+    collate: Collation | None = None
     comment: Comment | None = None
     position: Annotated[int, Field(ge=1, le=10000)] | None = None
-
-
-_COLLATION = Annotated[str, Field(pattern=r"^[a-z]{0,3}(-[a-z]+)*$")]
 
 
 class LandingTableSpec(Strict):
     name: Name | None = None
     columns: list[ColumnSpec] = Field(min_length=1)
-    collate: _COLLATION | None = None  # default collation of the declared text columns
+    collate: Collation | None = None  # default collation of the declared text columns
     transient: bool = False
     comment: Comment | None = None
     data_retention_days: Annotated[int, Field(ge=0, le=90)] | None = None
@@ -286,7 +434,9 @@ class PipeSpec(Strict):
     name: Name | None = None
     auto_ingest: bool = True
     comment: Comment | None = None
-    on_error: Annotated[str, Field(pattern=r"^(SKIP_FILE|CONTINUE|SKIP_FILE_\d+|SKIP_FILE_\d+%)$")] = "SKIP_FILE"
+    on_error: Annotated[str, _pattern(_ON_ERROR, "must be CONTINUE, SKIP_FILE, SKIP_FILE_<n> or SKIP_FILE_<n>%")] = (
+        "SKIP_FILE"
+    )
     paused: bool = False
 
 
@@ -302,7 +452,7 @@ class TransformSpec(Strict):
     merge_keys: list[Name] = Field(min_length=1)
     hash_columns: list[Name] = Field(min_length=1)
     filter: SqlExpression | None = None
-    constants: dict[str, Annotated[str, Field(max_length=200)]] = {}
+    constants: dict[Name, Annotated[str, Field(max_length=200)]] = {}
     comment: Comment | None = None
 
 
@@ -312,23 +462,23 @@ class TaskSpec(Strict):
     enabled: bool | None = None
     warehouse: Name | None = None
     serverless: bool = False
-    serverless_size: Literal["XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE"] | None = None
+    serverless_size: WarehouseSize | None = None
     comment: Comment | None = None
     suspend_after_failures: Annotated[int, Field(ge=0, le=1000)] | None = None
 
     @model_validator(mode="after")
     def _warehouse_or_serverless(self) -> TaskSpec:
         if self.serverless and self.warehouse is not None:
-            raise ValueError("a task is either serverless or runs on a warehouse, not both")
+            raise located(("warehouse",), "a task is either serverless or runs on a warehouse, not both")
         if self.serverless_size is not None and not self.serverless:
-            raise ValueError("serverless_size needs serverless: true")
+            raise located(("serverless_size",), "serverless_size needs serverless: true")
         return self
 
 
 class SilverTableSpec(Strict):
     name: Name | None = None
     columns: list[ColumnSpec] = Field(min_length=1)
-    collate: _COLLATION | None = None  # default collation of every text column, audit columns included
+    collate: Collation | None = None  # default collation of every text column, audit columns included
     primary_key: list[Name] = []
     transient: bool = False
     comment: Comment | None = None
@@ -345,7 +495,13 @@ class ViewSpec(Strict):
 
 
 class PipelineSpec(Strict):
-    pipeline: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+    pipeline: Annotated[
+        str,
+        Field(max_length=60),
+        _pattern(
+            _PIPELINE_NAME, "must start with a lower-case letter and use only a-z, 0-9 and _, as it names the objects"
+        ),
+    ]
     description: str | None = None
     source: SourceSpec
     file_format: FileFormatSpec = FileFormatSpec()

@@ -7,7 +7,7 @@ cross-object problems are collected and raised together, each pointing at the fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from retail_etl.identifiers import Identifier, QualifiedName
 from retail_etl.objects.base import DesiredObject, ObjectRef
@@ -27,7 +27,7 @@ from retail_etl.objects.storage import FileFormatObject, StageObject
 from retail_etl.objects.table import Column, TableObject
 from retail_etl.spec.load import LoadedProject, PipelineSource, SpecError
 from retail_etl.spec.models import ColumnSpec
-from retail_etl.spec.yaml_source import SourceIssue, dotted
+from retail_etl.spec.yaml_source import Location, SourceIssue, dotted
 
 # Metadata columns the pipe fills on every landing row (and their load expressions), as in the original system.
 INSERT_TS = Identifier("INSERT_DTS")
@@ -109,8 +109,25 @@ class _Issues:
     def __init__(self) -> None:
         self.found: list[SourceIssue] = []
 
-    def add(self, source: PipelineSource, location: tuple[str | int, ...], message: str) -> None:
-        self.found.append(SourceIssue(source.document.position_of(location), dotted(location), message))
+    def add(self, source: PipelineSource, location: Location, message: str, *, key: bool = False) -> None:
+        self.found.append(SourceIssue(source.document.position_of(location, key=key), dotted(location), message))
+
+
+def _check_duplicates(
+    source: PipelineSource, issues: _Issues, names: list[str], location: Location, what: str, *, suffix: Location = ()
+) -> None:
+    """Names in one list that mean the same Snowflake identifier (``city`` and ``CITY`` included)."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        stored = Identifier.parse(name).stored
+        if stored in first:
+            issues.add(
+                source,
+                (*location, index, *suffix),
+                f"{what} {stored} is listed twice (also {dotted((*location, first[stored]))})",
+            )
+        else:
+            first[stored] = index
 
 
 def _column(spec: ColumnSpec, default_collate: str | None) -> Column:
@@ -185,7 +202,7 @@ def resolve(loaded: LoadedProject) -> DesiredState:
         if resolved is not None:
             pipelines.append(resolved)
             objects.extend(resolved.objects())
-    _check_unique(objects, loaded, issues)
+    objects = _check_unique(objects, pipelines, loaded, issues)
     _check_locations(pipelines, loaded, issues)
     if issues.found:
         raise SpecError(issues.found)
@@ -217,25 +234,40 @@ def _resolve_pipeline(
     # Landing table: declared columns, then the load metadata.
     landing_columns = [_column(c, spec.landing.collate) for c in spec.landing.columns]
     landing_names = [c.name.stored for c in landing_columns]
-    positions: dict[int, str] = {}
+    _check_duplicates(
+        source,
+        issues,
+        [c.name for c in spec.landing.columns],
+        ("landing", "columns"),
+        "landing column",
+        suffix=("name",),
+    )
+    metadata_names = {column.name.stored for column, _ in LANDING_METADATA}
+    for index, stored in enumerate(landing_names):
+        if stored in metadata_names:
+            issues.add(
+                source,
+                ("landing", "columns", index, "name"),
+                f"{stored} is a metadata column the pipe fills itself; remove it from landing.columns",
+            )
+    # The pipe's COPY maps file column $n to each landing column: two columns cannot read the same $n.
+    positions: dict[int, int] = {}
     copy_columns = []
     for index, column_spec in enumerate(spec.landing.columns):
         position = column_spec.position or index + 1
         if position in positions:
+            first = positions[position]
+            explicit = ("landing", "columns", index, "position") in source.document.positions
             issues.add(
                 source,
-                ("landing", "columns", index, "position"),
-                f"${position} is already mapped to {positions[position]}",
+                ("landing", "columns", index, "position" if explicit else "name"),
+                f"file column ${position} is already mapped to {spec.landing.columns[first].name}"
+                f" (landing.columns[{first}]); each $n can load only one landing column",
             )
-        positions[position] = column_spec.name
+        else:
+            positions[position] = index
         copy_columns.append(CopyColumn(name=Identifier.parse(column_spec.name), position=position))
     for metadata_column, expression in LANDING_METADATA:
-        if metadata_column.name.stored in landing_names:
-            issues.add(
-                source,
-                ("landing", "columns"),
-                f"{metadata_column.name.stored} is a metadata column the pipe fills; do not declare it",
-            )
         landing_columns.append(metadata_column)
         copy_columns.append(CopyColumn(name=metadata_column.name, expression=expression))
     file_format = FileFormatObject(
@@ -293,12 +325,18 @@ def _resolve_pipeline(
 
     # SILVER: declared business columns, then the audit columns.
     silver_columns = [_column(c, spec.silver.collate) for c in spec.silver.columns]
-    declared = {c.name.stored for c in silver_columns}
-    for name, type_text in SILVER_METADATA:
-        if name.stored in declared:
+    _check_duplicates(
+        source, issues, [c.name for c in spec.silver.columns], ("silver", "columns"), "silver column", suffix=("name",)
+    )
+    audit_names = {name.stored for name, _ in SILVER_METADATA}
+    for index, column in enumerate(silver_columns):
+        if column.name.stored in audit_names:
             issues.add(
-                source, ("silver", "columns"), f"{name.stored} is an audit column retail-etl adds; do not declare it"
+                source,
+                ("silver", "columns", index, "name"),
+                f"{column.name.stored} is an audit column retail-etl adds itself; remove it from silver.columns",
             )
+    for name, type_text in SILVER_METADATA:
         collate = spec.silver.collate if _is_text(type_text) else None
         silver_columns.append(Column(name=name, type=type_text, nullable=False, collate=collate))
     silver_table = TableObject(
@@ -311,9 +349,14 @@ def _resolve_pipeline(
         source_file=file_name,
     )
     silver_names = [c.name.stored for c in silver_columns]
+    _check_duplicates(source, issues, spec.silver.primary_key, ("silver", "primary_key"), "primary key column")
     for index, key in enumerate(spec.silver.primary_key):
         if Identifier.parse(key).stored not in silver_names:
-            issues.add(source, ("silver", "primary_key", index), f"primary key column {key!r} is not a silver column")
+            issues.add(
+                source,
+                ("silver", "primary_key", index),
+                f"primary key column {Identifier.parse(key).stored} is not a column of the silver table",
+            )
 
     procedure_name = in_schema(bronze, spec.transform.procedure, f"WORK_{entity}_SRC_TO_SL_SP")
     constants = {Identifier.parse(k).stored: v for k, v in spec.transform.constants.items()}
@@ -341,23 +384,39 @@ def _resolve_pipeline(
             issues.add(
                 source,
                 ("silver", "columns", index, "name"),
-                f"silver column {stored} is neither a landing column nor a transform constant",
+                f"silver column {stored} is neither a landing column nor a transform constant"
+                " (add it to landing.columns or to transform.constants)",
             )
             continue
         transform_columns.append(TransformColumn(name=column.name, type=column.type, source=origin, value=value))
-    for constant in constants:
-        issues.add(
-            source, ("transform", "constants", constant), f"constant for {constant}, which is not a silver column"
-        )
+    for constant_key in spec.transform.constants:
+        stored = Identifier.parse(constant_key).stored
+        if stored in constants:
+            problem = (
+                "is an audit column retail-etl fills itself"
+                if stored in audit_names
+                else "is not a column of the silver table"
+            )
+            issues.add(source, ("transform", "constants", constant_key), f"{stored} {problem}", key=True)
     for field, names in (("merge_keys", spec.transform.merge_keys), ("hash_columns", spec.transform.hash_columns)):
+        _check_duplicates(source, issues, names, ("transform", field), "column")
+        what = "merge key" if field == "merge_keys" else "hash column"
         for index, key in enumerate(names):
             stored = Identifier.parse(key).stored
-            if stored not in silver_names:
-                issues.add(source, ("transform", field, index), f"{key!r} is not a column of the silver table")
+            if stored in audit_names:
+                issues.add(
+                    source,
+                    ("transform", field, index),
+                    f"{what} {stored} is an audit column retail-etl fills; use business columns",
+                )
+            elif stored not in silver_names:
+                issues.add(source, ("transform", field, index), f"{what} {stored} is not a column of the silver table")
             elif field == "merge_keys" and stored not in landing_names:
-                issues.add(source, ("transform", field, index), f"merge key {key!r} is not a landing column")
-    if spec.transform.filter:
-        _check_expression(spec.transform.filter, source, ("transform", "filter"), issues)
+                issues.add(
+                    source,
+                    ("transform", field, index),
+                    f"merge key {stored} is not a landing column (the MERGE matches stream rows on it)",
+                )
     transform = TransformObject(
         stream=stream.name,
         xfm_table=in_schema(silver, spec.transform.xfm_table, f"WORK_{entity}_XFM"),
@@ -409,13 +468,14 @@ def _resolve_pipeline(
                 f"view source {spec.view.source!r} is not this pipeline's silver table {silver_table.name.display}",
             )
         columns = spec.view.columns or silver_names
+        _check_duplicates(source, issues, spec.view.columns or [], ("view", "columns"), "view column")
         for index, column_name in enumerate(spec.view.columns or []):
             if Identifier.parse(column_name).stored not in silver_names:
                 issues.add(
-                    source, ("view", "columns", index), f"{column_name!r} is not a column of {view_source.display}"
+                    source,
+                    ("view", "columns", index),
+                    f"{Identifier.parse(column_name).stored} is not a column of {view_source.display}",
                 )
-        if spec.view.where:
-            _check_expression(spec.view.where, source, ("view", "where"), issues)
         view = ViewObject(
             name=in_schema(gold, spec.view.name, f"{entity}_VIEW"),
             source=view_source,
@@ -446,40 +506,118 @@ def _resolve_pipeline(
     )
 
 
-def _check_expression(text: str, source: PipelineSource, location: tuple[str | int, ...], issues: _Issues) -> None:
-    """A YAML SQL fragment must parse as one Snowflake expression (sqlglot imported only when validating)."""
-    import sqlglot
-    from sqlglot.errors import ParseError
+# Where each object of a pipeline is named in its file: (kind of role, the spec field that names it).
+_NAMED_BY: dict[str, Location] = {
+    "file_format": ("file_format", "name"),
+    "stage": ("stage", "name"),
+    "landing": ("landing", "name"),
+    "pipe": ("pipe", "name"),
+    "stream": ("stream", "name"),
+    "silver": ("silver", "name"),
+    "xfm_table": ("transform", "xfm_table"),
+    "procedure": ("transform", "procedure"),
+    "task": ("task", "name"),
+    "view": ("view", "name"),
+}
 
-    try:
-        parsed = sqlglot.parse(f"SELECT 1 WHERE {text}", read="snowflake")
-    except ParseError as exc:
-        issues.add(source, location, f"not a valid SQL expression: {str(exc).splitlines()[0]}")
-        return
-    if len(parsed) != 1:
-        issues.add(source, location, "must be a single SQL expression")
+
+@dataclass(frozen=True)
+class _Named:
+    """One name a pipeline claims, with the spec field that gives it (or the pipeline name it derives from)."""
+
+    namespace: str
+    name: QualifiedName
+    kind: str
+    source: PipelineSource
+    location: Location
+    obj: DesiredObject | None
 
 
-def _check_unique(objects: list[DesiredObject], loaded: LoadedProject, issues: _Issues) -> None:
-    seen: dict[Any, DesiredObject] = {}
+def _claims(pipeline: ResolvedPipeline, source: PipelineSource) -> list[_Named]:
+    roles: list[tuple[str, str, QualifiedName, DesiredObject | None]] = [
+        ("file_format", "file_format", pipeline.file_format.name, pipeline.file_format),
+        ("stage", "stage", pipeline.stage.name, pipeline.stage),
+        ("landing", "table", pipeline.landing.name, pipeline.landing),
+        ("pipe", "pipe", pipeline.pipe.name, pipeline.pipe),
+        ("stream", "stream", pipeline.stream.name, pipeline.stream),
+        ("silver", "table", pipeline.silver.name, pipeline.silver),
+        ("xfm_table", "table", pipeline.procedure.transform.xfm_table, None),
+        ("procedure", "procedure", pipeline.procedure.name, pipeline.procedure),
+        ("task", "task", pipeline.task.name, pipeline.task),
+    ]
+    if pipeline.view is not None:
+        roles.append(("view", "view", pipeline.view.name, pipeline.view))
+    claims = []
+    for role, kind, name, obj in roles:
+        location = _NAMED_BY[role]
+        if location not in source.document.positions:
+            location = ("pipeline",)  # derived from the pipeline name
+        # Tables and views share one namespace in a schema; the other kinds each have their own.
+        namespace = "relation" if kind in ("table", "view") else kind
+        claims.append(_Named(namespace, name, kind, source, location, obj))
+    return claims
+
+
+def _check_unique(
+    objects: list[DesiredObject], pipelines: list[ResolvedPipeline], loaded: LoadedProject, issues: _Issues
+) -> list[DesiredObject]:
+    """Two pipelines must not define the same object; returns ``objects`` without shared identical file formats.
+
+    A file format is the one object several pipelines may share (the original system had one MY_CSV_FORMAT),
+    as long as every pipeline defines it the same way.
+    """
     by_file = {str(s.document.path): s for s in loaded.pipelines}
-    for obj in objects:
-        # Tables and views share one namespace in a schema; so do all the other kinds by their own name.
-        namespace = "relation" if obj.kind.value in ("table", "view") else obj.kind.value
-        key = (namespace, obj.name)
-        other = seen.get(key)
-        if other is not None and obj.source_file in by_file:
+    seen: dict[tuple[str, QualifiedName], _Named] = {}
+    shared: set[int] = set()
+    for pipeline in pipelines:
+        for claim in _claims(pipeline, by_file[pipeline.source_file]):
+            key = (claim.namespace, claim.name)
+            other = seen.get(key)
+            if other is None:
+                seen[key] = claim
+                continue
+            if (
+                claim.kind == other.kind == "file_format"
+                and claim.obj is not None
+                and other.obj is not None
+                and claim.obj.state() == other.obj.state()
+            ):
+                shared.add(id(claim.obj))
+                continue
+            if other.source is claim.source:
+                where = f"its {dotted(other.location)}"
+            else:
+                where = f"{loaded.display(other.source.document.path)} ({dotted(other.location)})"
+            what = "a file format with other settings" if claim.kind == other.kind == "file_format" else ""
+            derived = " (derived from the pipeline name)" if claim.location == ("pipeline",) else ""
             issues.add(
-                by_file[obj.source_file],
-                ("pipeline",),
-                f"{obj.kind.value} {obj.name.display} is also defined by {other.source_file}",
+                claim.source,
+                claim.location,
+                f"{claim.kind.replace('_', ' ')} {claim.name.display}{derived} is also defined by {where}"
+                + (f" as {what}" if what else "")
+                + "; give one of them another name",
             )
-        seen.setdefault(key, obj)
+    return [obj for obj in objects if id(obj) not in shared]
 
 
 def _check_locations(pipelines: list[ResolvedPipeline], loaded: LoadedProject, issues: _Issues) -> None:
-    """Overlapping stage prefixes would load the same files twice and AWS rejects overlapping notifications."""
+    """No stage inside the storage integration's blocked locations, and no two pipelines over the same files.
+
+    Overlapping stage prefixes would load the same files twice, and S3 rejects overlapping event notifications.
+    """
     by_file = {str(s.document.path): s for s in loaded.pipelines}
+    storage = loaded.project.storage_integration
+    for pipeline in pipelines:
+        source = by_file[pipeline.source_file]
+        url = f"s3://{pipeline.bucket}/{pipeline.prefix}"
+        location: Location = ("source", "bucket") if source.spec.source.bucket else ("source", "prefix")
+        blocked = [b for b in storage.blocked_locations if url.startswith(_as_prefix(b))]
+        if blocked:
+            issues.add(
+                source,
+                location,
+                f"stage URL {url} is inside the storage integration's blocked_locations ({', '.join(blocked)})",
+            )
     for i, first in enumerate(pipelines):
         for second in pipelines[i + 1 :]:
             if first.bucket == second.bucket and (
@@ -488,5 +626,12 @@ def _check_locations(pipelines: list[ResolvedPipeline], loaded: LoadedProject, i
                 issues.add(
                     by_file[second.source_file],
                     ("source", "prefix"),
-                    f"prefix {second.prefix!r} overlaps {first.prefix!r} of pipeline {first.entity!r}",
+                    f"prefix {second.prefix!r} overlaps prefix {first.prefix!r} of pipeline {first.entity!r}"
+                    f" ({loaded.display(first.source_file)}) in bucket {first.bucket}: the same files would load"
+                    " into both",
                 )
+
+
+def _as_prefix(location: str) -> str:
+    """``s3://bucket`` -> ``s3://bucket/``; a location is a prefix of the stage URLs it covers."""
+    return location if location.endswith("/") or location.count("/") > 2 else location + "/"

@@ -2,6 +2,10 @@
 
 Also performs ``${VAR}`` / ``${VAR:-default}`` interpolation on scalar strings. Interpolation is for non-secret
 values (account-specific bucket names, ARNs); secrets never live in spec files.
+
+Mapping keys are always read as text (a key ``on:`` or ``no:`` is the string, not a YAML 1.1 boolean), YAML merge
+keys (``<<: *anchor``) are supported, and anything PyYAML cannot build safely (unknown tags, recursive aliases,
+alias bombs) is reported as an issue instead of raising.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import yaml
 Location = tuple[str | int, ...]
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# A spec file is small; more nodes than this means an alias bomb ("billion laughs"), not a pipeline.
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -42,26 +49,52 @@ class SourceIssue:
         where = f" {self.field_path}:" if self.field_path else ""
         return f"{self.position}:{where} {self.message}"
 
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (str(self.position.file), self.position.line, self.position.column, self.field_path, self.message)
+
 
 @dataclass
 class YamlDocument:
+    """The plain data of one file plus, for every location (a path of keys and indexes), where it was written."""
+
     path: Path
     data: Any
     positions: dict[Location, Position] = field(default_factory=dict)
+    """Where each value starts."""
+    key_positions: dict[Location, Position] = field(default_factory=dict)
+    """Where the key of each mapping entry starts."""
+    collections: set[Location] = field(default_factory=set)
+    """Locations whose value is a mapping or a list."""
+    failed: set[Location] = field(default_factory=set)
+    """Locations whose value could not be interpolated (already reported; later checks skip them)."""
+    substituted: dict[Location, list[str]] = field(default_factory=dict)
+    """Locations whose value took text from environment variables, and which variables."""
 
-    def position_of(self, location: Location) -> Position:
-        """The position of the deepest known node on ``location`` (a pydantic ``loc`` or a data path)."""
-        trimmed = tuple(location)
+    def position_of(self, location: Location, *, key: bool = False) -> Position:
+        """Where to point for a problem at ``location`` (a pydantic ``loc`` or a data path).
+
+        A scalar points at its value; a mapping or list, a field that is missing, or ``key=True`` (unknown or
+        duplicate keys) point at the key that introduces it, so the line is the one the user has to edit.
+        """
+        wanted = tuple(location)
+        trimmed = wanted
         while trimmed:
             if trimmed in self.positions:
+                use_key = key or trimmed in self.collections or trimmed != wanted
+                if use_key and trimmed in self.key_positions:
+                    return self.key_positions[trimmed]
                 return self.positions[trimmed]
             trimmed = trimmed[:-1]
         return self.positions.get((), Position(self.path, 1, 1))
 
+    def is_failed(self, location: Location) -> bool:
+        wanted = tuple(location)
+        return any(wanted[: len(failed)] == failed for failed in self.failed)
 
-# libyaml's C parser when PyYAML was built with it (the wheels are): composing nodes in pure Python costs ~20 ms
-# per pipeline file, too slow for projects with hundreds of pipelines. Duplicate keys are detected by build().
-_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, used only to compose the node tree (values, duplicate keys and merges are the builder's)."""
 
 
 def _position(path: Path, node: yaml.Node) -> Position:
@@ -70,76 +103,198 @@ def _position(path: Path, node: yaml.Node) -> Position:
 
 def interpolate(text: str, environ: Mapping[str, str]) -> str:
     """Replace ``${VAR}`` and ``${VAR:-default}``; raises KeyError naming the first missing variable."""
+    missing = missing_variables(text, environ)
+    if missing:
+        raise KeyError(missing[0])
+    return _substitute(text, environ)
 
+
+def missing_variables(text: str, environ: Mapping[str, str]) -> list[str]:
+    """The variables ``text`` uses that are not set and have no ``:-default``, in order of appearance."""
+    found: list[str] = []
+    for match in _VARIABLE.finditer(text):
+        name, default = match.group(1), match.group(2)
+        if name not in environ and default is None and name not in found:
+            found.append(name)
+    return found
+
+
+def malformed_reference(text: str) -> str | None:
+    """A ``${`` that does not start a well-formed ``${NAME}`` / ``${NAME:-default}``, if any."""
+    rest = _VARIABLE.sub("", text)
+    index = rest.find("${")
+    if index < 0:
+        return None
+    end = rest.find("}", index)
+    return rest[index : end + 1] if end >= 0 else rest[index:]
+
+
+def _substitute(text: str, environ: Mapping[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ:
             return environ[name]
-        if default is not None:
-            return default
-        raise KeyError(name)
+        return default if default is not None else match.group(0)
 
     return _VARIABLE.sub(replace, text)
 
 
+class _Builder:
+    """Turns a composed YAML node tree into plain data, recording positions and problems."""
+
+    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+        self.path = path
+        self.environ = environ
+        self.document = YamlDocument(path, None)
+        self.issues: list[SourceIssue] = []
+        self.constructor = yaml.SafeLoader("")  # used only to resolve scalar tags to Python values
+        self.nodes = 0
+        self.active: set[int] = set()  # nodes on the current path (an alias back into it is a cycle)
+
+    def issue(self, node: yaml.Node, location: Location, message: str) -> None:
+        self.issues.append(SourceIssue(_position(self.path, node), dotted(location), message))
+
+    def build(self, node: yaml.Node, location: Location) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLargeError(node)
+        self.document.positions[location] = _position(self.path, node)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.document.collections.add(location)
+            if id(node) in self.active:
+                self.issue(node, location, "recursive YAML alias (an anchor that contains itself)")
+                return None
+            self.active.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, location)
+                return [self.build(item, (*location, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
+        return self._scalar(node, location)
+
+    def _mapping(self, node: yaml.MappingNode, location: Location) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for merged_node in sources:
+                    if not isinstance(merged_node, yaml.MappingNode):
+                        self.issue(value_node, location, "a YAML merge key (<<) needs a mapping or a list of mappings")
+                        continue
+                    merged.extend(merged_node.value)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.issue(key_node, location, "keys must be plain names, not lists or mappings")
+                continue
+            key = str(key_node.value)
+            if key in result:
+                first = self.document.key_positions[(*location, key)].line
+                self.issue(key_node, (*location, key), f"duplicate key {key!r} (first defined on line {first})")
+                continue
+            self.document.key_positions[(*location, key)] = _position(self.path, key_node)
+            result[key] = self.build(value_node, (*location, key))
+        # Merged entries fill in what the mapping does not set itself (explicit keys win, as in YAML 1.1).
+        for key_node, value_node in merged:
+            if not isinstance(key_node, yaml.ScalarNode) or str(key_node.value) in result:
+                continue
+            key = str(key_node.value)
+            self.document.key_positions[(*location, key)] = _position(self.path, key_node)
+            result[key] = self.build(value_node, (*location, key))
+        return result
+
+    def _scalar(self, node: yaml.Node, location: Location) -> Any:
+        value = self.constructor.construct_object(node)
+        if not (isinstance(value, str) and "${" in value):
+            return value
+        bad = malformed_reference(value)
+        if bad is not None:
+            self.document.failed.add(location)
+            self.issue(node, location, f"malformed variable reference {bad!r}: use ${{NAME}} or ${{NAME:-default}}")
+            return value
+        missing = missing_variables(value, self.environ)
+        if missing:
+            self.document.failed.add(location)
+            names = ", ".join(missing)
+            plural = "s" if len(missing) > 1 else ""
+            verb = "are" if len(missing) > 1 else "is"
+            self.issue(
+                node,
+                location,
+                f"environment variable{plural} {names} {verb} not set"
+                f" (set it, or give a default: ${{{missing[0]}:-value}})",
+            )
+            return value
+        from_environment = [m.group(1) for m in _VARIABLE.finditer(value) if m.group(1) in self.environ]
+        if from_environment:
+            self.document.substituted[location] = from_environment
+        return _substitute(value, self.environ)
+
+
+class _TooLargeError(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("too many YAML nodes")
+        self.node = node
+
+
 def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> tuple[YamlDocument, list[SourceIssue]]:
-    """Parse one YAML file into plain data plus the position of every node."""
+    """Parse one YAML file into plain data plus the position of every node. Never raises for bad input."""
     env = os.environ if environ is None else environ
-    issues: list[SourceIssue] = []
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", f"cannot read file: {exc}")]
+    except UnicodeDecodeError as exc:
+        return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", f"not UTF-8 text: {exc.reason}")]
+    except OSError as exc:
+        return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", f"cannot read file: {exc.strerror}")]
     try:
-        root = yaml.compose(text, Loader=_Composer)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        pos = Position(path, mark.line + 1, mark.column + 1) if mark else Position(path, 1, 1)
-        return YamlDocument(path, None), [SourceIssue(pos, "", f"invalid YAML: {exc.problem or exc}")]
-    document = YamlDocument(path, None)
+        return YamlDocument(path, None), [_yaml_error(path, exc)]
+    except yaml.YAMLError as exc:
+        return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", f"invalid YAML: {exc}")]
+    except RecursionError:
+        return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", "invalid YAML: nested too deeply")]
+    builder = _Builder(path, env)
     if root is None:
-        return document, issues
-    constructor = yaml.SafeLoader("")  # used only to resolve scalar tags to Python values
-
-    def build(node: yaml.Node, location: Location) -> Any:
-        document.positions[location] = _position(path, node)
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = constructor.construct_object(key_node)
-                if not isinstance(key, str | int):
-                    issues.append(SourceIssue(_position(path, key_node), _dotted(location), "keys must be strings"))
-                    continue
-                if key in result:
-                    issues.append(SourceIssue(_position(path, key_node), _dotted((*location, key)), "duplicate key"))
-                    continue
-                result[key] = build(value_node, (*location, key))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, (*location, index)) for index, item in enumerate(node.value)]
-        value = constructor.construct_object(node)
-        if isinstance(value, str) and "${" in value:
-            try:
-                value = interpolate(value, env)
-            except KeyError as missing:
-                issues.append(
-                    SourceIssue(
-                        _position(path, node),
-                        _dotted(location),
-                        f"environment variable {missing.args[0]} is not set (use ${{{missing.args[0]}:-default}})",
-                    )
-                )
-        return value
-
-    document.data = build(root, ())
-    return document, issues
+        return builder.document, []
+    try:
+        builder.document.data = builder.build(root, ())
+    except yaml.MarkedYAMLError as exc:
+        return YamlDocument(path, None), [*builder.issues, _yaml_error(path, exc)]
+    except RecursionError:
+        return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", "invalid YAML: nested too deeply")]
+    except _TooLargeError as exc:
+        message = f"too many YAML nodes (more than {MAX_NODES}): check the anchors and aliases"
+        return YamlDocument(path, None), [SourceIssue(_position(path, exc.node), "", message)]
+    return builder.document, builder.issues
 
 
-def _dotted(location: Location) -> str:
+def _yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> SourceIssue:
+    mark = exc.problem_mark or exc.context_mark
+    pos = Position(path, mark.line + 1, mark.column + 1) if mark else Position(path, 1, 1)
+    problem = exc.problem or str(exc)
+    if problem.startswith("could not determine a constructor for the tag"):
+        tag = problem.removeprefix("could not determine a constructor for the tag").strip()
+        return SourceIssue(pos, "", f"invalid YAML: unsupported tag {tag} (only plain YAML values are allowed)")
+    if problem == "mapping values are not allowed here":
+        problem += " (check the indentation, or quote a value that contains ': ')"
+    elif problem.startswith("found character '\\t'"):
+        problem = "tab character: YAML indents with spaces only"
+    if exc.context:
+        context = exc.context
+        if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+            context += f" that starts on line {exc.context_mark.line + 1}"
+        problem = f"{problem} ({context})"
+    return SourceIssue(pos, "", f"invalid YAML: {problem}")
+
+
+def dotted(location: Location) -> str:
+    """``("landing", "columns", 2, "name")`` -> ``landing.columns[2].name``."""
     out = ""
     for part in location:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-dotted = _dotted
+_dotted = dotted
