@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache, cached_property
 
 MAX_IDENTIFIER_LENGTH = 255
 
@@ -129,6 +130,11 @@ RESERVED_WORDS = frozenset(
 )
 
 
+@cache
+def _parse_identifier(text: str) -> Identifier:
+    return Identifier._parse_uncached(text)
+
+
 class IdentifierError(ValueError):
     """A name that cannot be a Snowflake identifier (empty, too long, or not allowed where it is used)."""
 
@@ -139,9 +145,17 @@ class Identifier:
 
     stored: str
 
+    def __hash__(self) -> int:
+        return hash(self.stored)
+
     @classmethod
     def parse(cls, text: str) -> Identifier:
-        """Canonicalize a name written in YAML.
+        """Canonicalize a name written in YAML (memoized: a large project parses the same names many times)."""
+        return _parse_identifier(text)
+
+    @classmethod
+    def _parse_uncached(cls, text: str) -> Identifier:
+        """See :meth:`parse`.
 
         ``customer`` -> ``CUSTOMER`` (unquoted, stored upper-case); ``"My Table"`` (with the quotes) -> exact case;
         any other text that is not a valid unquoted identifier (spaces, reserved words, ...) is kept exactly and will
@@ -173,7 +187,7 @@ class Identifier:
             and (self.stored not in RESERVED_WORDS)
         )
 
-    @property
+    @cached_property
     def sql(self) -> str:
         """The identifier as SQL text: bare when plain, else double-quoted with ``"`` doubled."""
         if self.is_plain:
@@ -191,6 +205,14 @@ class QualifiedName:
     name: Identifier
     database: Identifier | None = None
     schema: Identifier | None = None
+
+    def __hash__(self) -> int:
+        # Names key every dict and set of the planner: hash once (the dataclass would re-hash every field).
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.database, self.schema, self.name))
 
     @property
     def parts(self) -> tuple[Identifier, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -39,7 +40,14 @@ class ObjectRef:
     kind: Kind
     name: QualifiedName
 
-    @property
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.kind, self.name))
+
+    @cached_property
     def key(self) -> str:
         """Stable text key, used in plan files and as the node id of the dependency graph."""
         return f"{self.kind.value}:{self.name.display}"

@@ -76,8 +76,11 @@ def _column_diff(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> l
         if name not in old:
             lines.append(f"+ {name} {column['type']}")
             continue
-        changed = [f"{key} {_show(old[name].get(key))} -> {_show(value)}" for key, value in column.items()
-                   if old[name].get(key) != value]
+        changed = [
+            f"{key} {_show(old[name].get(key))} -> {_show(value)}"
+            for key, value in column.items()
+            if old[name].get(key) != value
+        ]
         if changed:
             lines.append(f"~ {name}: " + ", ".join(changed))
     lines.extend(f"- {name} {column['type']}" for name, column in old.items() if name not in new)

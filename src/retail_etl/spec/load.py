@@ -13,6 +13,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -272,6 +273,7 @@ def _options(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+@cache
 def _is_secret_key(key: str) -> bool:
     words = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower().replace("-", "_")
     return bool(_SECRET_KEY.search(words))
@@ -311,6 +313,19 @@ def _find_secrets(
                 break
 
 
+def _load_pipeline(path: Path, environ: Mapping[str, str] | None) -> tuple[PipelineSource | None, list[SourceIssue]]:
+    """Parse and validate one pipeline file."""
+    issues: list[SourceIssue] = []
+    document, found = load_yaml(path, environ)
+    if document.data is None:
+        issues.extend(found)
+        if not found:
+            issues.append(SourceIssue(Position(path, 1, 1), "", "empty pipeline file (no pipeline: key)"))
+        return None, issues
+    spec = _validate(PipelineSpec, document, found, issues)
+    return (PipelineSource(spec, document) if spec is not None else None), issues
+
+
 def load_project(
     project_dir: Path, environment: str | None = None, environ: Mapping[str, str] | None = None
 ) -> LoadedProject:
@@ -333,19 +348,17 @@ def load_project(
             issues.append(SourceIssue(Position(project_path, 1, 1), "", "the project file is empty"))
     else:
         project = _validate(ProjectSpec, project_doc, found, issues)
+    paths = [
+        path
+        for path in sorted(spec_dir.glob("*.yml")) + sorted(spec_dir.glob("*.yaml"))
+        if path.name not in (PROJECT_FILE, "project.yaml")
+    ]
     pipelines: list[PipelineSource] = []
-    for path in sorted(spec_dir.glob("*.yml")) + sorted(spec_dir.glob("*.yaml")):
-        if path.name in (PROJECT_FILE, "project.yaml"):
-            continue
-        document, found = load_yaml(path, environ)
-        if document.data is None:
-            issues.extend(found)
-            if not found:
-                issues.append(SourceIssue(Position(path, 1, 1), "", "empty pipeline file (no pipeline: key)"))
-            continue
-        spec = _validate(PipelineSpec, document, found, issues)
-        if spec is not None:
-            pipelines.append(PipelineSource(spec, document))
+    for path in paths:
+        source, file_issues = _load_pipeline(path, environ)
+        issues.extend(file_issues)
+        if source is not None:
+            pipelines.append(source)
     known_environment = environment
     if project is not None and environment is not None and environment not in project.environments:
         known_environment = None

@@ -60,9 +60,9 @@ class YamlDocument:
 
     path: Path
     data: Any
-    positions: dict[Location, Position] = field(default_factory=dict)
-    """Where each value starts."""
-    key_positions: dict[Location, Position] = field(default_factory=dict)
+    positions: dict[Location, yaml.Mark] = field(default_factory=dict)
+    """Where each value starts (the parser's marks: a Position is made only when an error needs one)."""
+    key_positions: dict[Location, yaml.Mark] = field(default_factory=dict)
     """Where the key of each mapping entry starts."""
     collections: set[Location] = field(default_factory=set)
     """Locations whose value is a mapping or a list."""
@@ -83,10 +83,13 @@ class YamlDocument:
             if trimmed in self.positions:
                 use_key = key or trimmed in self.collections or trimmed != wanted
                 if use_key and trimmed in self.key_positions:
-                    return self.key_positions[trimmed]
-                return self.positions[trimmed]
+                    return self._position(self.key_positions[trimmed])
+                return self._position(self.positions[trimmed])
             trimmed = trimmed[:-1]
-        return self.positions.get((), Position(self.path, 1, 1))
+        return self._position(self.positions[()]) if () in self.positions else Position(self.path, 1, 1)
+
+    def _position(self, mark: yaml.Mark) -> Position:
+        return Position(self.path, mark.line + 1, mark.column + 1)
 
     def is_failed(self, location: Location) -> bool:
         wanted = tuple(location)
@@ -95,6 +98,56 @@ class YamlDocument:
 
 class _Loader(yaml.SafeLoader):
     """The safe loader, used only to compose the node tree (values, duplicate keys and merges are the builder's)."""
+
+
+# libyaml's C parser when PyYAML has it (its wheels do): composing in pure Python costs ~20 ms per pipeline file,
+# too slow for projects with hundreds of pipelines. Its error messages are terser, so a file it rejects is parsed
+# again by the pure-Python loader to report the error.
+_STR_TAG = "tag:yaml.org,2002:str"
+# A plain scalar can only resolve to a non-string (bool, int, float, null, timestamp, merge, value) if it starts
+# with one of these; everything else skips PyYAML's per-scalar regular expressions.
+_MAYBE_NOT_STRING = frozenset("0123456789+-.~<=")
+# YAML 1.1 words PyYAML resolves to booleans and null; any other word is a string.
+_WORD_TAGS = {
+    **dict.fromkeys(
+        [
+            "yes",
+            "Yes",
+            "YES",
+            "no",
+            "No",
+            "NO",
+            "true",
+            "True",
+            "TRUE",
+            "false",
+            "False",
+            "FALSE",
+            "on",
+            "On",
+            "ON",
+            "off",
+            "Off",
+            "OFF",
+        ],
+        "tag:yaml.org,2002:bool",
+    ),
+    **dict.fromkeys(["null", "Null", "NULL"], "tag:yaml.org,2002:null"),
+}
+
+
+class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and value and value[0] not in _MAYBE_NOT_STRING:
+            return _WORD_TAGS.get(value, _STR_TAG)
+        return str(super().resolve(kind, value, implicit))
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_FastLoader)
+    except yaml.YAMLError:
+        return yaml.compose(text, Loader=_Loader)
 
 
 def _position(path: Path, node: yaml.Node) -> Position:
@@ -158,7 +211,7 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooLargeError(node)
-        self.document.positions[location] = _position(self.path, node)
+        self.document.positions[location] = node.start_mark
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             self.document.collections.add(location)
             if id(node) in self.active:
@@ -190,22 +243,22 @@ class _Builder:
                 continue
             key = str(key_node.value)
             if key in result:
-                first = self.document.key_positions[(*location, key)].line
+                first = self.document.key_positions[(*location, key)].line + 1
                 self.issue(key_node, (*location, key), f"duplicate key {key!r} (first defined on line {first})")
                 continue
-            self.document.key_positions[(*location, key)] = _position(self.path, key_node)
+            self.document.key_positions[(*location, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*location, key))
         # Merged entries fill in what the mapping does not set itself (explicit keys win, as in YAML 1.1).
         for key_node, value_node in merged:
             if not isinstance(key_node, yaml.ScalarNode) or str(key_node.value) in result:
                 continue
             key = str(key_node.value)
-            self.document.key_positions[(*location, key)] = _position(self.path, key_node)
+            self.document.key_positions[(*location, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*location, key))
         return result
 
     def _scalar(self, node: yaml.Node, location: Location) -> Any:
-        value = self.constructor.construct_object(node)
+        value = node.value if node.tag == _STR_TAG else self.constructor.construct_object(node)
         if not (isinstance(value, str) and "${" in value):
             return value
         bad = malformed_reference(value)
@@ -248,7 +301,7 @@ def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> tuple[Yam
     except OSError as exc:
         return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", f"cannot read file: {exc.strerror}")]
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         return YamlDocument(path, None), [_yaml_error(path, exc)]
     except yaml.YAMLError as exc:
