@@ -45,9 +45,7 @@ def test_matching_account_plans_nothing(shipped: DesiredState) -> None:
 
 def test_task_schedule_drift_is_altered_between_suspend_and_resume(shipped: DesiredState) -> None:
     task = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK"
-    observed = observed_as(
-        shipped.objects, **{task: {"schedule": "USING CRON 0 5 * * * UTC", "state": "started"}}
-    )
+    observed = observed_as(shipped.objects, **{task: {"schedule": "USING CRON 0 5 * * * UTC", "state": "started"}})
     change = change_for(build_plan(shipped.objects, observed), task)
     assert change.action is Action.ALTER and change.safety is Safety.SAFE
     assert [d.name for d in change.differences] == ["schedule"]
@@ -60,13 +58,17 @@ def test_task_schedule_drift_is_altered_between_suspend_and_resume(shipped: Desi
 
 def test_suspended_task_that_should_run_is_resumed_only(shipped: DesiredState) -> None:
     task = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK"
-    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{task: {"state": "suspended"}})), task)
+    change = change_for(
+        build_plan(shipped.objects, observed_as(shipped.objects, **{task: {"state": "suspended"}})), task
+    )
     assert change.statements == [f"ALTER TASK {task} RESUME"]
 
 
 def test_pipe_copy_change_is_an_unsafe_replace_with_pause_and_resume(shipped: DesiredState) -> None:
     pipe = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_PIPE"
-    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{pipe: {"definition": "COPY x"}})), pipe)
+    change = change_for(
+        build_plan(shipped.objects, observed_as(shipped.objects, **{pipe: {"definition": "COPY x"}})), pipe
+    )
     assert change.action is Action.REPLACE and change.safety is Safety.UNSAFE and change.category == "pipe"
     assert "load history" in (change.consequence or "")
     assert change.statements[0] == f"ALTER PIPE {pipe} SET PIPE_EXECUTION_PAUSED = TRUE"
@@ -97,7 +99,9 @@ def test_stage_move_alters_the_stage_and_recreates_its_pipe(shipped: DesiredStat
 
 def test_stream_mode_change_keeps_the_offset(shipped: DesiredState) -> None:
     stream = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM"
-    change = change_for(build_plan(shipped.objects, observed_as(shipped.objects, **{stream: {"mode": "DEFAULT"}})), stream)
+    change = change_for(
+        build_plan(shipped.objects, observed_as(shipped.objects, **{stream: {"mode": "DEFAULT"}})), stream
+    )
     assert change.action is Action.REPLACE and change.safety is Safety.SAFE
     assert f"AT(STREAM => '{stream}')" in change.statements[0]
 
@@ -121,7 +125,9 @@ def test_new_column_at_the_end_is_added_in_place(shipped: DesiredState) -> None:
     plan = build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": columns}}))
     change = change_for(plan, table.name.display)
     assert change.action is Action.ALTER and change.safety is Safety.SAFE
-    assert change.statements == [f"ALTER TABLE {table.name.sql} ADD COLUMN SOURCE_FILE_ROW_NUMBER NUMBER(38,0) NOT NULL"]
+    assert change.statements == [
+        f"ALTER TABLE {table.name.sql} ADD COLUMN SOURCE_FILE_ROW_NUMBER NUMBER(38,0) NOT NULL"
+    ]
 
 
 def test_column_widening_is_altered_but_collation_change_replaces_unsafely(shipped: DesiredState) -> None:
@@ -132,7 +138,9 @@ def test_column_widening_is_altered_but_collation_change_replaces_unsafely(shipp
         build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": narrow}})),
         table.name.display,
     )
-    assert change.statements == [f"ALTER TABLE {table.name.sql} ALTER COLUMN COMPANYNAME SET DATA TYPE VARCHAR(200)"]
+    assert change.statements == [
+        f"ALTER TABLE {table.name.sql} ALTER COLUMN COMPANYNAME SET DATA TYPE VARCHAR(200) COLLATE 'en-ci'"
+    ]
 
     recollated = [dict(c) for c in table.state()["columns"]]
     recollated[0]["collate"] = None
@@ -147,8 +155,10 @@ def test_column_widening_is_altered_but_collation_change_replaces_unsafely(shipp
 
 def test_dropped_column_is_unsafe(shipped: DesiredState) -> None:
     table = _landing(shipped)
-    extra = [*table.state()["columns"], {"name": "LEGACY", "type": "VARCHAR(10)", "nullable": True,
-                                           "collate": None, "comment": None}]
+    extra = [
+        *table.state()["columns"],
+        {"name": "LEGACY", "type": "VARCHAR(10)", "nullable": True, "collate": None, "comment": None},
+    ]
     change = change_for(
         build_plan(shipped.objects, observed_as(shipped.objects, **{table.name.display: {"columns": extra}})),
         table.name.display,

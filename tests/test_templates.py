@@ -758,7 +758,9 @@ CASES = [
         ),
     ),
     case("table", "alter_drop_columns", _table_alter((LANDING_COLUMNS[0], *LANDING_COLUMNS[3:]))),
+    # A collated column keeps its collation explicitly: Snowflake refuses a SET DATA TYPE that would drop it.
     case("table", "alter_widen_type", _table_alter(_with_column(0, type="VARCHAR(100)"))),
+    case("table", "alter_widen_uncollated_type", _table_alter(_with_column(2, type="VARCHAR(1000)"))),
     case("table", "alter_set_not_null", _table_alter(_with_column(1, nullable=False))),
     case("table", "alter_drop_not_null", _table_alter(_with_column(3, nullable=True))),
     case("table", "alter_column_comment", _table_alter(_with_column(1, comment="gross, in cents"))),

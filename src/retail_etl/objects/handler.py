@@ -29,7 +29,8 @@ def unset(value: Any) -> Any:
     """SHOW echoes an unset property as NULL, '' or the string 'null' (reference §16): all mean None."""
     if value is None:
         return None
-    if isinstance(value, str) and value.strip() in ("", "null", "NULL"):
+    # Exact matches only: a comment of ' ' is a real value, echoed as it was set.
+    if isinstance(value, str) and value in ("", "null", "NULL"):
         return None
     return value
 

@@ -94,7 +94,7 @@ class Column(BaseModel):
             "type": self.canonical_type,
             "nullable": self.nullable,
             "collate": self.collate,
-            "comment": self.comment,
+            "comment": self.comment or None,  # an empty comment is not rendered, so it reads back as unset
         }
 
 

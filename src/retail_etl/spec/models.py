@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from retail_etl.identifiers import (
@@ -424,6 +424,13 @@ class LandingTableSpec(Strict):
     comment: Comment | None = None
     data_retention_days: Annotated[int, Field(ge=0, le=90)] | None = None
 
+    @field_validator("data_retention_days")
+    @classmethod
+    def _transient_retention(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value > 1 and info.data.get("transient"):
+            raise ValueError("a transient table keeps Time Travel for 0 or 1 day at most")
+        return value
+
 
 class StageSpec(Strict):
     name: Name | None = None
@@ -483,6 +490,13 @@ class SilverTableSpec(Strict):
     transient: bool = False
     comment: Comment | None = None
     data_retention_days: Annotated[int, Field(ge=0, le=90)] | None = None
+
+    @field_validator("data_retention_days")
+    @classmethod
+    def _transient_retention(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value > 1 and info.data.get("transient"):
+            raise ValueError("a transient table keeps Time Travel for 0 or 1 day at most")
+        return value
 
 
 class ViewSpec(Strict):

@@ -350,12 +350,22 @@ def _resolve_pipeline(
     )
     silver_names = [c.name.stored for c in silver_columns]
     _check_duplicates(source, issues, spec.silver.primary_key, ("silver", "primary_key"), "primary key column")
+    audit_names = {name.stored for name, _ in SILVER_METADATA}
+    nullable = {c.name.stored for c in silver_columns if c.nullable and c.name.stored not in audit_names}
     for index, key in enumerate(spec.silver.primary_key):
-        if Identifier.parse(key).stored not in silver_names:
+        stored = Identifier.parse(key).stored
+        if stored not in silver_names:
             issues.add(
                 source,
                 ("silver", "primary_key", index),
-                f"primary key column {Identifier.parse(key).stored} is not a column of the silver table",
+                f"primary key column {stored} is not a column of the silver table",
+            )
+        elif stored in nullable:
+            issues.add(
+                source,
+                ("silver", "primary_key", index),
+                f"primary key column {stored} must be declared nullable: false (Snowflake makes primary-key"
+                " columns NOT NULL, so the table would never match the spec)",
             )
 
     procedure_name = in_schema(bronze, spec.transform.procedure, f"WORK_{entity}_SRC_TO_SL_SP")
