@@ -26,10 +26,13 @@ unit: $(STAMP)
 
 test: lint types unit
 
+# The shipped pipelines on the embedded local target (.retail-etl/): validate, plan, apply, then plan again to
+# show nothing is left to do. Idempotent: a second run applies nothing.
 demo: $(STAMP)
 	$(BIN)/retail-etl validate
-	$(BIN)/retail-etl render
-	$(BIN)/retail-etl plan --target offline
+	$(BIN)/retail-etl plan
+	$(BIN)/retail-etl apply --auto-approve
+	$(BIN)/retail-etl plan --detailed-exitcode
 
 bench: $(STAMP)
 	$(BIN)/python bench/deployer.py
