@@ -112,9 +112,9 @@ class KindHandler:
             )
         return Verdict(Action.ALTER, Safety.SAFE, None, self.alter(desired, changes, observed))
 
-    def recreate_for_dependency(self, desired: DesiredObject, observed: ObservedObject) -> Verdict:
+    def recreate_for_dependency(self, desired: DesiredObject, observed: ObservedObject, cause: ObjectRef) -> Verdict:
         """Re-create because an object this one depends on is re-created or moved (e.g. a stage's new URL)."""
-        consequence = "re-created because an object it depends on is re-created or moved"
+        consequence = f"re-created because {cause} is re-created or moved"
         if self.replace_consequence:
             consequence += f"; {self.replace_consequence}"
         return Verdict(

@@ -164,12 +164,11 @@ class StreamHandler(KindHandler):
             [call_macro(self.template, "create", desired, replace=True, keep_offset=True)],
         )
 
-    def recreate_for_dependency(self, desired: DesiredObject, observed: ObservedObject) -> Verdict:
+    def recreate_for_dependency(self, desired: DesiredObject, observed: ObservedObject, cause: ObjectRef) -> Verdict:
         return Verdict(
             Action.REPLACE,
             Safety.UNSAFE,
-            "its table is re-created, which makes the stream stale: re-created from now, rows not yet consumed"
-            " are lost",
+            f"{cause} is re-created, which makes the stream stale: re-created from now, rows not yet consumed are lost",
             [call_macro(self.template, "create", desired, replace=True, keep_offset=False)],
         )
 

@@ -120,7 +120,8 @@ def build_plan(
     order = topological_order(graph)
 
     changes: dict[ObjectRef, Change] = {}
-    forced: set[ObjectRef] = set()  # re-created because something they depend on was re-created or moved
+    # Objects re-created because something they depend on is re-created or moved, and that cause.
+    forced: dict[ObjectRef, ObjectRef] = {}
     dependents: dict[ObjectRef, list[ObjectRef]] = {}
     for ref, deps in graph.items():
         for dep in deps:
@@ -136,8 +137,7 @@ def build_plan(
         else:
             diffs = changed_properties(obj.state(), existing.state)
             if ref in forced:
-                verdict = handler.recreate_for_dependency(obj, existing)
-                diffs.append(PropertyChange("dependency", "re-created or moved", "re-created with it"))
+                verdict = handler.recreate_for_dependency(obj, existing, forced[ref])
             elif not diffs:
                 changes[ref] = Change(Action.UNCHANGED, ref, depends_on=depends_on, source_file=obj.source_file)
                 continue
@@ -161,7 +161,7 @@ def build_plan(
             ):
                 for dependent in dependents.get(ref, []):
                     if _recreated_with(ref.kind, dependent.kind):
-                        forced.add(dependent)
+                        forced[dependent] = ref
         change.depends_on = depends_on
         change.source_file = obj.source_file
         changes[ref] = change
