@@ -838,11 +838,6 @@ CASES = [
         "replace_copy",
         lambda: transition(pipe(columns=PIPE_COLUMNS[:2] + PIPE_COLUMNS[3:]), pipe(), REPLACE),
     ),
-    case(
-        "pipe",
-        "replace_copy_paused",
-        lambda: transition(pipe(on_error="CONTINUE", paused=True), pipe(paused=True), REPLACE),
-    ),
     case("pipe", "replace_auto_ingest", lambda: transition(pipe(auto_ingest=False), pipe(), REPLACE)),
     case("pipe", "replace_without_observed", lambda: replace(pipe())),
     case(

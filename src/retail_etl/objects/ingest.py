@@ -43,7 +43,6 @@ class PipeObject(DesiredObject):
     auto_ingest: bool = True
     error_integration: QualifiedName | None = None
     on_error: str = "SKIP_FILE"
-    paused: bool = False
 
     def dependencies(self) -> list[ObjectRef]:
         deps = [
@@ -94,7 +93,7 @@ class PipeHandler(KindHandler):
         if observed is not None:
             statements.append(f"ALTER PIPE {obj.name.sql} SET PIPE_EXECUTION_PAUSED = TRUE")
         statements.append(call_macro(self.template, "create", obj, replace=True))
-        if not obj.paused and observed is not None:
+        if observed is not None:
             statements.append(f"ALTER PIPE {obj.name.sql} SET PIPE_EXECUTION_PAUSED = FALSE")
         return statements
 

@@ -220,7 +220,6 @@ Collation = Annotated[
     str, _pattern(_COLLATION_SPEC, "not a collation specification (a language and options, e.g. en-ci or en-ci-rtrim)")
 ]
 AwsRegion = Annotated[str, _pattern(_AWS_REGION, "not an AWS region name (e.g. us-east-1)")]
-WarehouseSize = Literal["XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE"]
 
 
 class Strict(BaseModel):
@@ -330,7 +329,6 @@ class TaskDefaults(Strict):
     schedule: ScheduleSpec = ScheduleSpec(cron="0 0 * * *", timezone="America/New_York")
     enabled: bool = True
     warehouse: Name | None = None
-    serverless_size: WarehouseSize | None = None
 
 
 class PipelineDefaults(Strict):
@@ -444,7 +442,6 @@ class PipeSpec(Strict):
     on_error: Annotated[str, _pattern(_ON_ERROR, "must be CONTINUE, SKIP_FILE, SKIP_FILE_<n> or SKIP_FILE_<n>%")] = (
         "SKIP_FILE"
     )
-    paused: bool = False
 
 
 class StreamSpec(Strict):
@@ -469,16 +466,12 @@ class TaskSpec(Strict):
     enabled: bool | None = None
     warehouse: Name | None = None
     serverless: bool = False
-    serverless_size: WarehouseSize | None = None
     comment: Comment | None = None
-    suspend_after_failures: Annotated[int, Field(ge=0, le=1000)] | None = None
 
     @model_validator(mode="after")
     def _warehouse_or_serverless(self) -> TaskSpec:
         if self.serverless and self.warehouse is not None:
             raise located(("warehouse",), "a task is either serverless or runs on a warehouse, not both")
-        if self.serverless_size is not None and not self.serverless:
-            raise located(("serverless_size",), "serverless_size needs serverless: true")
         return self
 
 

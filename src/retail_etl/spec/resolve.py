@@ -25,6 +25,7 @@ from retail_etl.objects.ingest import (
 from retail_etl.objects.integration import NotificationIntegrationObject, StorageIntegrationObject
 from retail_etl.objects.storage import FileFormatObject, StageObject
 from retail_etl.objects.table import Column, TableObject
+from retail_etl.plan.graph import CycleError, topological_order
 from retail_etl.spec.load import LoadedProject, PipelineSource, SpecError
 from retail_etl.spec.models import ColumnSpec
 from retail_etl.spec.yaml_source import Location, SourceIssue, dotted
@@ -204,9 +205,25 @@ def resolve(loaded: LoadedProject) -> DesiredState:
             objects.extend(resolved.objects())
     objects = _check_unique(objects, pipelines, loaded, issues)
     _check_locations(pipelines, loaded, issues)
+    if not issues.found:
+        _check_acyclic(objects, loaded, issues)
     if issues.found:
         raise SpecError(issues.found)
     return DesiredState(database, objects, pipelines)
+
+
+def _check_acyclic(objects: list[DesiredObject], loaded: LoadedProject, issues: _Issues) -> None:
+    """The objects must be creatable in some order; a cycle is reported at the file of its first object."""
+    refs = {obj.ref: obj for obj in objects}
+    try:
+        topological_order({ref: [d for d in obj.dependencies() if d in refs] for ref, obj in refs.items()})
+    except CycleError as cycle:
+        first = refs[cycle.cycle[0]]
+        source = next((s for s in loaded.pipelines if str(s.document.path) == first.source_file), None)
+        if source is not None:
+            issues.add(source, ("pipeline",), str(cycle))
+        else:
+            issues.found.append(SourceIssue(loaded.project_document.position_of(()), "", str(cycle)))
 
 
 def _resolve_pipeline(
@@ -312,7 +329,6 @@ def _resolve_pipeline(
         auto_ingest=spec.pipe.auto_ingest,
         error_integration=notification,
         on_error=spec.pipe.on_error,
-        paused=spec.pipe.paused,
         comment=spec.pipe.comment,
         source_file=file_name,
     )
