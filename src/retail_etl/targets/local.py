@@ -1,18 +1,23 @@
 """The embedded ``local`` target: an emulated Snowflake account kept in a folder (default ``.retail-etl/``).
 
-The catalog is saved as JSON after every statement, so plan and apply behave as against Snowflake: same
-planner, same SHOW/DESC round trip, same idempotency.
+The catalog (``catalog.json``) answers SHOW / DESC / INFORMATION_SCHEMA, so plan and apply behave as against
+Snowflake: same planner, same round trip, same idempotency. Statements run through the local engine, which also
+mirrors databases, schemas, tables, views and stream offsets into the DuckDB warehouse (``warehouse/``), so the
+objects apply creates hold data. The catalog is saved after every statement that changes it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from retail_etl.emulator import Account, EmulatedSession
+from retail_etl.emulator import Account
+from retail_etl.emulator.context import SessionContext
+
+if TYPE_CHECKING:
+    from retail_etl.local.engine import LocalEngine, LocalSqlSession
 
 CATALOG_FILE = "catalog.json"
 
@@ -21,28 +26,36 @@ class LocalSession:
     def __init__(self, root: Path, *, query_tag: str | None = None) -> None:
         self.root = root
         self.catalog_path = root / CATALOG_FILE
-        account = (
+        self.account = (
             Account.from_json(json.loads(self.catalog_path.read_text(encoding="utf-8")))
             if self.catalog_path.exists()
             else Account()
         )
-        self._session = EmulatedSession(account=account, query_tag=query_tag)
+        # Shared by reads and statements, as one Snowflake session's current database, schema and query tag are.
+        self.context = SessionContext(query_tag=query_tag)
+        self._engine: LocalEngine | None = None
+        self._runner: LocalSqlSession | None = None
         self._lock = threading.Lock()
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        return self._session.query(sql)
+        return self.account.execute(sql, self.context)
 
     def execute(self, sql: str) -> None:
         with self._lock:
-            self._session.execute(sql)
-            self._save()
+            self._session().run(sql)
 
     def close(self) -> None:
-        self._session.close()
+        if self._runner is not None:
+            self._runner.close()
+        if self._engine is not None:
+            self._engine.close()
 
-    def _save(self) -> None:
-        # Write then rename: an interrupted apply never leaves a half-written catalog.
-        self.root.mkdir(parents=True, exist_ok=True)
-        temporary = self.catalog_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self._session.account.to_json(), indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.catalog_path)
+    def _session(self) -> LocalSqlSession:
+        # The engine (DuckDB, sqlglot) is loaded on the first statement: plan only reads the catalog.
+        if self._runner is None:
+            from retail_etl.local.engine import LocalEngine, LocalSqlSession, new_session_id
+            from retail_etl.local.warehouse import Warehouse
+
+            self._engine = LocalEngine(self.account, Warehouse(self.root), catalog_path=self.catalog_path)
+            self._runner = LocalSqlSession(self._engine, new_session_id(), self.context)
+        return self._runner
