@@ -26,13 +26,20 @@ unit: $(STAMP)
 
 test: lint types unit
 
-# The shipped pipelines on the embedded local target (.retail-etl/): validate, plan, apply, then plan again to
-# show nothing is left to do. Idempotent: a second run applies nothing.
+# The whole customer pipeline on the embedded local target (.retail-etl/), no account, no network: sample files,
+# apply, upload day 1, run the task, upload day 2 (changes, new customers, a repeat, an unloadable file), run it
+# again, then the GOLD view and the status. Idempotent: a second run uploads, loads and merges nothing new.
+DEMO_QUERY := SELECT FIRST_NAME, LAST_NAME, CITY, PHONE, UPDATE_DTS FROM GOLD.CUSTOMER_VIEW ORDER BY LAST_NAME, FIRST_NAME LIMIT 10
 demo: $(STAMP)
 	$(BIN)/retail-etl validate
-	$(BIN)/retail-etl plan
+	$(BIN)/retail-etl sample-data --out data
 	$(BIN)/retail-etl apply --auto-approve
-	$(BIN)/retail-etl plan --detailed-exitcode
+	$(BIN)/retail-etl upload data/customers_2024-01-01.csv
+	$(BIN)/retail-etl run --now
+	$(BIN)/retail-etl upload data/customers_2024-01-02.csv data/customers_2024-01-02_store7.csv
+	$(BIN)/retail-etl run --now
+	$(BIN)/retail-etl query "$(DEMO_QUERY)"
+	$(BIN)/retail-etl status
 
 bench: $(STAMP)
 	$(BIN)/python bench/deployer.py

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 class Printer:
     def __init__(self, *, stderr: bool = False) -> None:
         stream = sys.stderr if stderr else sys.stdout
-        # highlight=False: never guess colours for names and numbers; soft_wrap: keep SQL lines intact.
-        self.out = Console(file=stream, highlight=False, soft_wrap=True)
-        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        # highlight=False: never guess colours for names and numbers; soft_wrap: keep SQL lines intact. Off a
+        # terminal (CI logs, pipes) rich would assume 80 columns and fold tables: give them room instead.
+        width = None if stream.isatty() else 200
+        self.out = Console(file=stream, highlight=False, soft_wrap=True, width=width)
+        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
         self._lock = threading.Lock()
 
     def plain(self, text: str) -> None:

@@ -1,0 +1,227 @@
+"""Commands that run the pipelines on the local target: run, status, query, tasks history, sample-data.
+
+Thin like cli.py: the work is in retail_etl.local.runtime; this module parses options and prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from retail_etl.cli import EXIT_INPUT, EnvOption, ProjectDir, TargetOption, _fail, _guard, _load, _target
+from retail_etl.console import Printer
+
+if TYPE_CHECKING:
+    from retail_etl.local.runtime import LocalRuntime
+    from retail_etl.upload.results import UploadedFile
+    from retail_etl.workflow import Project
+
+tasks_app = typer.Typer(help="Task runs on the local target.", no_args_is_help=True)
+
+
+@contextmanager
+def _runtime(printer: Printer, project: Project, target: str | None) -> Iterator[LocalRuntime]:
+    from retail_etl.local.runtime import LocalRuntime
+    from retail_etl.spec.models import LocalTargetSpec
+
+    name = _target(printer, project, target)
+    spec = project.loaded.project.targets[name]
+    if not isinstance(spec, LocalTargetSpec):
+        _fail(printer, f"target {name!r} is a Snowflake account: this command runs on the local target", EXIT_INPUT)
+    root = project.loaded.project_dir / spec.path
+    if not (root / "catalog.json").exists():
+        _fail(printer, f"nothing is deployed on target {name!r} yet: run `retail-etl apply` first")
+    runtime = LocalRuntime(root)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _table(printer: Printer, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    printer.out.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def query(
+    sql: Annotated[str, typer.Argument(help="Snowflake SQL, e.g. 'SELECT * FROM GOLD.CUSTOMER_VIEW'.")],
+    project_dir: ProjectDir = Path("."),
+    target: TargetOption = None,
+    env: EnvOption = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one object per row.")] = False,
+) -> None:
+    """Run Snowflake SQL on the local target (transpiled to DuckDB) and print the result."""
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    with _runtime(printer, project, target) as runtime:
+        result = _guard(printer, lambda: runtime.query(sql, project.desired.database.stored))
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    elif as_json:
+        for row in result.rows:
+            sys.stdout.write(json.dumps(dict(zip(result.columns, row, strict=True)), default=str) + "\n")
+    else:
+        _table(printer, f"{len(result.rows)} row(s)", result.columns, result.rows)
+
+
+def run(
+    project_dir: ProjectDir = Path("."),
+    target: TargetOption = None,
+    env: EnvOption = None,
+    now: Annotated[
+        bool, typer.Option("--now", help="Run every started task now (EXECUTE TASK), not only the due ones.")
+    ] = False,
+) -> None:
+    """Load new files through the pipes, then run the tasks that are due (or all started ones with --now)."""
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    with _runtime(printer, project, target) as runtime:
+        loads = _guard(printer, runtime.ingest)
+        runs = _guard(printer, runtime.run_now if now else runtime.run_due)
+    if loads:
+        _table(
+            printer,
+            "Files loaded by the pipes",
+            ["pipe", "file", "status", "rows", "first error"],
+            [(r.pipe, r.file_name, r.status, r.rows_loaded, r.first_error or "") for r in loads],
+        )
+    if not runs:
+        printer.plain("No task was due." if not now else "No task is started.")
+    else:
+        _table(
+            printer,
+            "Task runs",
+            ["task", "state", "result"],
+            [(r.task, r.state, r.return_value or r.error_message or "") for r in runs],
+        )
+    if any(r.state == "FAILED" for r in runs):
+        raise typer.Exit(1)
+
+
+def status(project_dir: ProjectDir = Path("."), target: TargetOption = None, env: EnvOption = None) -> None:
+    """Per pipeline: files loaded / failed / pending, stream backlog, last task run, rows in SILVER."""
+    from retail_etl.local.pipes import error_notifications
+
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    rows = []
+    with _runtime(printer, project, target) as runtime:
+        for pipeline in project.desired.pipelines:
+            state = _guard(
+                printer,
+                lambda p=pipeline: runtime.pipeline_status(  # type: ignore[misc]
+                    p.entity, p.pipe.name.sql, p.stream.name.sql, p.task.name.display, p.silver.name.sql
+                ),
+            )
+            last = state.last_run
+            rows.append(
+                (
+                    state.pipeline,
+                    state.pipe.execution_state,
+                    state.pipe.files_loaded + state.pipe.files_partially_loaded,
+                    state.pipe.files_failed,
+                    len(state.pipe.pending_files),
+                    state.stream_backlog,
+                    f"{last.state} {_when(last.completed_time)}" if last else "never",
+                    (last.return_value or last.error_message or "") if last else "",
+                    state.silver_rows,
+                )
+            )
+        connection = runtime.engine.warehouse.connect()
+        try:
+            failures = error_notifications(connection, project.desired.database.stored)
+        finally:
+            connection.close()
+        task_failures = runtime.tasks.notifications(project.desired.database.stored)
+    _table(
+        printer,
+        f"Pipelines in {project.desired.database.stored}",
+        ["pipeline", "pipe", "files loaded", "failed", "pending", "stream backlog", "last task run", "result",
+         "rows in SILVER"],
+        rows,
+    )  # fmt: skip
+    notices = [
+        (n["integration"], n["message"]["messageType"], n["message"]["timestamp"], json.dumps(n["message"]["messages"]))
+        for n in failures + task_failures
+    ]
+    if notices:
+        _table(printer, "Error notifications (sent to the error integration)", ["integration", "type", "at", "detail"],
+               notices)  # fmt: skip
+
+
+@tasks_app.command("history")
+def tasks_history(
+    project_dir: ProjectDir = Path("."),
+    target: TargetOption = None,
+    env: EnvOption = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only this task (DATABASE.SCHEMA.TASK).")] = None,
+) -> None:
+    """Every recorded task run, oldest first (like INFORMATION_SCHEMA.TASK_HISTORY)."""
+    printer = Printer()
+    project = _load(printer, project_dir, env)
+    with _runtime(printer, project, target) as runtime:
+        runs = runtime.tasks.history(project.desired.database.stored, task)
+    _table(
+        printer,
+        f"{len(runs)} task run(s)",
+        ["task", "state", "scheduled", "completed", "result"],
+        [
+            (r.task, r.state, _when(r.scheduled_time), _when(r.completed_time), r.return_value or r.error_message)
+            for r in runs
+        ],
+    )
+
+
+def sample_data(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV files.")] = Path("data"),
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
+    customers: Annotated[int, typer.Option("--customers", min=6, max=1000, help="Customers on day 1.")] = 20,
+) -> None:
+    """Write two days of deterministic customer files (changes, new customers, a repeat, an unloadable file)."""
+    from retail_etl.sample.customers import write_customer_days
+
+    paths = write_customer_days(out, seed=seed, customers=customers)
+    Printer().ok("wrote " + ", ".join(str(p) for p in paths))
+
+
+def ingest_uploaded(project: Project, target: str, files: list[UploadedFile]) -> None:
+    """After `retail-etl upload` on the local target: the pipes load the new files (auto-ingest)."""
+    printer = Printer()
+    with _runtime(printer, project, target) as runtime:
+        loads = runtime.ingest()
+    if loads:
+        _table(
+            printer,
+            "Loaded by the pipes (auto-ingest)",
+            ["pipe", "file", "status", "rows", "first error"],
+            [(r.pipe, r.file_name, r.status, r.rows_loaded, r.first_error or "") for r in loads],
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(query)
+    app.command()(run)
+    app.command()(status)
+    app.command("sample-data")(sample_data)
+    app.add_typer(tasks_app, name="tasks")

@@ -1,0 +1,165 @@
+"""Issue #3 end to end through the CLI: files -> pipe -> stream -> task -> procedure -> MERGE -> SILVER, offline.
+
+The same suite runs with the JavaScript and with the Snowflake Scripting procedure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from retail_etl.cli import app
+from retail_etl.local.bucket import buckets_root
+from retail_etl.sample.customers import customer_days
+
+REPO = Path(__file__).resolve().parents[1]
+BUCKET, PREFIX = "snowflake-project-etl", "raw_data/customer"
+DAYS = customer_days()
+DAY1, DAY2, BAD = list(DAYS)
+
+
+@pytest.fixture(params=["javascript", "sql"])
+def project(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    spec = tmp_path / "pipelines" / "customer.yml"
+    spec.write_text(spec.read_text().replace("language: javascript", f"language: {request.param}"))
+    cli(tmp_path, "apply", "--auto-approve")
+    return tmp_path
+
+
+def cli(project: Path, *args: str, code: int = 0) -> Any:
+    result = CliRunner().invoke(app, [*args, "-C", str(project)])
+    assert "Traceback" not in result.output + result.stderr
+    assert result.exit_code == code, result.output + result.stderr
+    return result
+
+
+def land(project: Path, name: str, text: str | None = None, *extra: str, code: int = 0) -> Any:
+    """`retail-etl upload`: the file lands under its pipeline's stage prefix and the pipe loads it at once."""
+    source = project / "incoming" / name
+    source.parent.mkdir(exist_ok=True)
+    source.write_text(DAYS[name] if text is None else text, encoding="utf-8")
+    return cli(project, "upload", str(source), *extra, code=code)
+
+
+def query(project: Path, sql: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(cli(project, "query", sql, "--csv").stdout)))
+
+
+def silver(project: Path) -> dict[tuple[str, str], dict[str, str]]:
+    rows = query(project, "SELECT * FROM SILVER.CUSTOMER")
+    return {(row["FIRST_NAME"], row["LAST_NAME"]): row for row in rows}
+
+
+def source_rows(name: str) -> dict[tuple[str, str], dict[str, str]]:
+    """The last row of each customer in a file (the one SILVER must keep)."""
+    return {(row["FIRST_NAME"], row["LAST_NAME"]): row for row in csv.DictReader(io.StringIO(DAYS[name]))}
+
+
+def test_files_flow_into_silver_and_gold_with_scd1_upserts(project: Path) -> None:
+    land(project, DAY1)
+    run = cli(project, "run", "--now")
+    assert "SUCCEEDED" in run.stdout and "loaded 20" in run.stdout
+    day1 = source_rows(DAY1)
+    assert set(silver(project)) == set(day1)
+
+    land(project, DAY2)
+    cli(project, "run", "--now")
+    expected = {**day1, **source_rows(DAY2)}
+    rows = silver(project)
+    assert set(rows) == set(expected)
+    for key, row in expected.items():
+        assert rows[key]["PHONE"] == row["PHONE"] and rows[key]["ADDRESSLINE1"] == row["ADDRESSLINE1"]
+    # The customer present twice in day 2 keeps the later row, every time.
+    repeated = [k for k, n in _counts(DAY2).items() if n == 2]
+    assert len(repeated) == 1 and rows[repeated[0]]["PHONE"] == "+1-555-0001"
+    # A changed customer keeps its first insert time and gets a new update time and hash.
+    changed = next(k for k in source_rows(DAY2) if k in day1)
+    assert rows[changed]["INSERT_DTS"] != rows[changed]["UPDATE_DTS"]
+    gold = query(project, "SELECT COUNT(*) AS N FROM GOLD.CUSTOMER_VIEW")
+    assert gold == [{"N": str(len(expected))}]
+
+
+def _counts(name: str) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for row in csv.DictReader(io.StringIO(DAYS[name])):
+        key = (row["FIRST_NAME"], row["LAST_NAME"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_uploads_are_loaded_at_once_and_a_path_is_never_reloaded(project: Path) -> None:
+    uploaded = land(project, DAY1)
+    assert "Loaded" in uploaded.stdout and (buckets_root(project / ".retail-etl") / BUCKET / PREFIX / DAY1).exists()
+    cli(project, "run", "--now")
+    assert "skipped" in land(project, DAY1).stdout.lower()  # identical content: nothing to do
+    refused = land(project, DAY1, DAYS[DAY2], code=1)  # same key, other content: Snowpipe would never reload it
+    assert "new name" in (refused.stdout + refused.stderr)
+    land(project, DAY1, DAYS[DAY2], "--force")
+    run = cli(project, "run", "--now")
+    assert "SKIPPED" in run.stdout
+    assert set(silver(project)) == set(source_rows(DAY1))
+    assert query(project, "SELECT COUNT(*) AS N FROM BRONZE.WORK_CUSTOMER_COPY") == [{"N": "20"}]
+
+
+def test_a_file_with_an_unloadable_row_is_skipped_and_reported(project: Path) -> None:
+    uploaded = land(project, BAD)
+    assert "Load failed" in uploaded.stdout and "too long" in uploaded.stdout
+    assert "SKIPPED" in cli(project, "run", "--now").stdout
+    status = cli(project, "status").stdout
+    assert "INGEST_FAILED_FILE" in status and f"/{BAD}" in status
+    assert silver(project) == {}
+
+
+def test_a_failing_merge_keeps_the_stream_offset_and_loses_nothing(project: Path) -> None:
+    land(project, DAY1)
+    # Break the MERGE: SILVER gets a NOT NULL column the procedure does not fill.
+    query(project, "ALTER TABLE SILVER.CUSTOMER ADD COLUMN BREAKS_MERGE NUMBER NOT NULL")
+    failed = cli(project, "run", "--now", code=1)
+    assert "FAILED" in failed.stdout
+    assert silver(project) == {}
+    assert query(project, "SELECT COUNT(*) AS N FROM BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM") == [{"N": "20"}]
+    history = cli(project, "tasks", "history").stdout
+    assert "FAILED" in history
+    status = cli(project, "status").stdout
+    assert "USER_TASK_FAILED" in status
+
+    query(project, "ALTER TABLE SILVER.CUSTOMER DROP COLUMN BREAKS_MERGE")
+    land(project, DAY2)
+    cli(project, "run", "--now")
+    assert set(silver(project)) == set(source_rows(DAY1)) | set(source_rows(DAY2))
+    assert query(project, "SELECT COUNT(*) AS N FROM BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM") == [{"N": "0"}]
+
+
+def test_a_task_whose_condition_is_false_does_not_run(project: Path) -> None:
+    run = cli(project, "run", "--now")
+    assert "SKIPPED" in run.stdout
+    history = cli(project, "tasks", "history").stdout
+    assert "SKIPPED" in history and "SUCCEEDED" not in history
+
+
+def test_suspended_tasks_and_schedules(project: Path) -> None:
+    # Not due: the nightly schedule has not fired since the task was created a moment ago.
+    assert "No task was due." in cli(project, "run").stdout
+    query(project, "ALTER TASK BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK SUSPEND")
+    assert "No task is started." in cli(project, "run", "--now").stdout
+
+
+def test_query_output_formats(project: Path) -> None:
+    land(project, DAY1)
+    cli(project, "run", "--now")
+    lines = cli(project, "query", "SELECT FIRST_NAME FROM GOLD.CUSTOMER_VIEW ORDER BY 1 LIMIT 2", "--json").stdout
+    assert [json.loads(line) for line in lines.splitlines()] == [
+        {"FIRST_NAME": name} for name in sorted(k[0] for k in source_rows(DAY1))[:2]
+    ]
+    bad = cli(project, "query", "SELEKT 1", code=1)
+    assert "SQL compilation error" in bad.stderr and "Traceback" not in bad.stderr
