@@ -1,0 +1,105 @@
+"""Issue #3's figure: 1,000,000 customer rows through upload -> pipe -> stream -> procedure -> SILVER on the local
+target, against the time DuckDB alone takes to read_csv the same data into a table (same run), and peak memory.
+
+Run: ``.venv/bin/python bench/local_pipeline.py [--rows N]``. Each step is a real `retail-etl` command in its own
+process (as a user runs them); peak memory is the largest resident set of those processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).parent / "retail-etl")
+
+COLUMNS = """
+    CASE WHEN i % 5 = 0 THEN NULL ELSE 'Company ' || (i % 997) END AS COMPANYNAME,
+    '+1-555-' || lpad(CAST(i % 10000 AS VARCHAR), 4, '0') AS PHONE,
+    CAST(i % 9999 AS VARCHAR) || ' Main Street' AS ADDRESSLINE1,
+    CASE WHEN i % 3 = 0 THEN 'Apt ' || (i % 40) ELSE NULL END AS ADDRESSLINE2,
+    'City ' || (i % 501) AS CITY,
+    'ST' AS STATE,
+    lpad(CAST(i % 99999 AS VARCHAR), 5, '0') AS POSTALCODE,
+    'USA' AS COUNTRY,
+    NULL AS PROVINCE,
+    'First' || i AS FIRST_NAME,
+    'Last' || (i * 7919 % 1000003) AS LAST_NAME
+"""
+
+
+def write_files(folder: Path, rows: int, files: int) -> list[Path]:
+    """Deterministic customer CSVs in the landing layout: distinct customers, a header line each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    per_file = rows // files
+    paths = []
+    connection = duckdb.connect()
+    for index in range(files):
+        path = folder / f"customers_bench_{index:03d}.csv"
+        start = index * per_file
+        connection.execute(
+            f"COPY (SELECT {COLUMNS} FROM range({start}, {start + per_file}) AS r(i)) TO '{path}' (HEADER, DELIMITER ',')"
+        )
+        paths.append(path)
+    connection.close()
+    return paths
+
+
+def baseline(paths: list[Path]) -> float:
+    """DuckDB alone: read_csv of the same files into a table."""
+    connection = duckdb.connect()
+    start = time.perf_counter()
+    files = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+    connection.execute(f"CREATE TABLE T AS SELECT * FROM read_csv({files}, header = true)")
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return elapsed
+
+
+def timed(*args: str, cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([CLI, *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def run_case(base: Path, rows: int, files: int) -> None:
+    project = base / f"project_{files}"
+    shutil.copytree(REPO / "pipelines", project / "pipelines")
+    paths = write_files(base / f"data_{files}", rows, files)
+    size = sum(p.stat().st_size for p in paths)
+    reference = min(baseline(paths) for _ in range(2))
+    subprocess.run([CLI, "apply", "--auto-approve"], cwd=project, check=True, stdout=subprocess.DEVNULL)
+    upload = timed("upload", *map(str, paths), cwd=project)  # lands the files; the pipe loads them at once
+    run = timed("run", "--now", cwd=project)  # task: stream -> XFM -> MERGE into SILVER
+    total = upload + run
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    count = subprocess.run(
+        [CLI, "query", "SELECT COUNT(*) FROM SILVER.CUSTOMER", "--csv"], cwd=project, check=True, capture_output=True
+    ).stdout.split()[-1]
+    print(
+        f"{rows:,} rows in {files} file(s), {size / 1e6:.0f} MB: DuckDB read_csv {reference:.2f} s;"
+        f" upload + pipe {upload:.2f} s, task (stream -> MERGE) {run:.2f} s, total {total:.2f} s"
+        f" = {total / reference:.1f}x; SILVER rows {count.decode()}; peak RSS {peak_mb:.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        base = Path(temporary)
+        run_case(base, options.rows, 1)
+        run_case(base, options.rows, 100)
+
+
+if __name__ == "__main__":
+    main()
