@@ -45,9 +45,8 @@ def write_files(folder: Path, rows: int, files: int) -> list[Path]:
     for index in range(files):
         path = folder / f"customers_bench_{index:03d}.csv"
         start = index * per_file
-        connection.execute(
-            f"COPY (SELECT {COLUMNS} FROM range({start}, {start + per_file}) AS r(i)) TO '{path}' (HEADER, DELIMITER ',')"
-        )
+        rows_sql = f"SELECT {COLUMNS} FROM range({start}, {start + per_file}) AS r(i)"
+        connection.execute(f"COPY ({rows_sql}) TO '{path}' (HEADER, DELIMITER ',')")
         paths.append(path)
     connection.close()
     return paths

@@ -11,8 +11,7 @@ Rules from the Snowflake reference (identifiers-syntax, data-types-text):
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 MAX_IDENTIFIER_LENGTH = 255
@@ -21,13 +20,14 @@ MAX_IDENTIFIER_LENGTH = 255
 UNQUOTED_IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$]*\Z")
 
 # Control characters (C0, DEL, C1 such as NEL) and the Unicode line/paragraph separators, which end a JavaScript
-# ``//`` comment or string: never part of a name retail-etl writes.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# ``//`` comment or string: never part of a name retail-etl writes. These are the general categories Cc, Zl and Zp,
+# which Unicode never changes, spelled out so that one search checks a whole name (not a look-up per character).
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def is_control(char: str) -> bool:
     """True for a character that must never appear in an identifier (it could break a line or a comment)."""
-    return unicodedata.category(char) in _FORBIDDEN_CATEGORIES
+    return CONTROL_CHARACTER.match(char) is not None
 
 
 # Reserved and limited keywords (Snowflake reference §14.2) plus CURRENT_ROLE, which cannot name a column.
@@ -172,7 +172,7 @@ class Identifier:
             stored = text
         if not stored:
             raise IdentifierError("an identifier cannot be empty")
-        if any(is_control(char) for char in stored):
+        if CONTROL_CHARACTER.search(stored):
             raise IdentifierError(f"identifier {stored!r} contains a control character")
         if len(stored) > MAX_IDENTIFIER_LENGTH:
             raise IdentifierError(f"identifier longer than {MAX_IDENTIFIER_LENGTH} characters: {stored[:40]!r}...")
@@ -205,24 +205,26 @@ class QualifiedName:
     name: Identifier
     database: Identifier | None = None
     schema: Identifier | None = None
+    # Names key every dict and set of the planner: hashed once, when made (the dataclass would re-hash every field
+    # at every look-up; a cached_property costs a lock per name on Python 3.11).
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.database, self.schema, self.name)))
 
     def __hash__(self) -> int:
-        # Names key every dict and set of the planner: hash once (the dataclass would re-hash every field).
         return self._hash
-
-    @cached_property
-    def _hash(self) -> int:
-        return hash((self.database, self.schema, self.name))
 
     @property
     def parts(self) -> tuple[Identifier, ...]:
         return tuple(p for p in (self.database, self.schema, self.name) if p is not None)
 
-    @property
+    # Cached: templates and plans ask a name for its text many times (every reference to it renders it).
+    @cached_property
     def sql(self) -> str:
         return ".".join(p.sql for p in self.parts)
 
-    @property
+    @cached_property
     def display(self) -> str:
         """Human form used in plans: the stored names joined by dots."""
         return ".".join(p.stored for p in self.parts)
@@ -285,7 +287,11 @@ def sql_literal(value: object) -> str:
     by Python's ``str.splitlines``, which Jinja's ``indent`` uses) and decodes to exactly ``value``.
     """
     text = str(value).replace("\\", "\\\\").replace("'", "''")
-    return "'" + text.translate(_LITERAL_ESCAPES) + "'"
+    # translate looks every character up in the table: only worth it when there is one to escape (the table's keys
+    # are exactly the CONTROL_CHARACTER set).
+    if CONTROL_CHARACTER.search(text):
+        text = text.translate(_LITERAL_ESCAPES)
+    return "'" + text + "'"
 
 
 def dollar_quoted(body: str) -> str:

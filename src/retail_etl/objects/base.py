@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,13 +39,14 @@ class Kind(StrEnum):
 class ObjectRef:
     kind: Kind
     name: QualifiedName
+    # Hashed once, when made: see QualifiedName.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.kind, self.name)))
 
     def __hash__(self) -> int:
         return self._hash
-
-    @cached_property
-    def _hash(self) -> int:
-        return hash((self.kind, self.name))
 
     @cached_property
     def key(self) -> str:
@@ -94,9 +95,24 @@ class DesiredObject(BaseModel):
     comment: str | None = None
     source_file: str | None = None
 
-    @property
+    # Cached: the dependency graph is walked twice per run (the cycle check when resolving, then the planner), and
+    # fresh references would be built and hashed again for every node and edge of it.
+    @cached_property
     def ref(self) -> ObjectRef:
         return ObjectRef(self.kind, self.name)
+
+    @cached_property
+    def dependency_refs(self) -> tuple[ObjectRef, ...]:
+        """:meth:`dependencies`, computed once."""
+        return tuple(self.dependencies())
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            # The copy starts from this object's __dict__, cached properties included: drop them, the fields changed.
+            for name in [n for n in copied.__dict__ if n not in type(self).model_fields]:
+                del copied.__dict__[name]
+        return copied
 
     @property
     def full_comment(self) -> str:

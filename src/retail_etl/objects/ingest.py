@@ -44,6 +44,11 @@ class PipeObject(DesiredObject):
     error_integration: QualifiedName | None = None
     on_error: str = "SKIP_FILE"
 
+    @property
+    def column_names(self) -> tuple[Identifier, ...]:
+        """The names of :attr:`columns`, for the template's name list (``| idents | join``)."""
+        return tuple(c.name for c in self.columns)
+
     def dependencies(self) -> list[ObjectRef]:
         deps = [
             *super().dependencies(),
@@ -218,7 +223,13 @@ class TransformObject(BaseModel):
     @property
     def update_columns(self) -> tuple[TransformColumn, ...]:
         """Columns a changed row overwrites: all but the keys and the first-insert timestamp."""
-        return tuple(c for c in self.columns if c.name not in self.merge_keys and c.name != self.insert_ts)
+        excluded = {*self.merge_keys, self.insert_ts}  # a set: "in" a tuple would call the dataclass __eq__ per name
+        return tuple(c for c in self.columns if c.name not in excluded)
+
+    @property
+    def column_names(self) -> tuple[Identifier, ...]:
+        """The names of :attr:`columns`, for the templates' name lists (``| idents | join``)."""
+        return tuple(c.name for c in self.columns)
 
 
 class ProcedureObject(DesiredObject):

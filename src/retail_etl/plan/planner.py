@@ -22,7 +22,7 @@ from retail_etl.objects.base import (
     Safety,
     changed_properties,
 )
-from retail_etl.plan.graph import CycleError, topological_order
+from retail_etl.plan.graph import CycleError, dependency_graph, topological_order
 
 PLAN_FORMAT_VERSION = 1
 
@@ -116,7 +116,7 @@ def build_plan(
     desired_by_ref = {obj.ref: obj for obj in desired}
     observed_list = list(observed)
     observed_by_ref = {obj.ref: obj for obj in observed_list}
-    graph = {ref: [d for d in obj.dependencies() if d in desired_by_ref] for ref, obj in desired_by_ref.items()}
+    graph = dependency_graph(desired_by_ref)
     order = topological_order(graph)
 
     changes: dict[ObjectRef, Change] = {}

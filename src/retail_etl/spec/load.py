@@ -21,7 +21,15 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from retail_etl.spec.models import EnvironmentSpec, PipelineSpec, ProjectSpec
-from retail_etl.spec.yaml_source import Location, Position, SourceIssue, YamlDocument, dotted, load_yaml
+from retail_etl.spec.yaml_source import (
+    Location,
+    Position,
+    SourceIssue,
+    YamlDocument,
+    dotted,
+    load_yaml,
+    load_yaml_files,
+)
 
 PROJECT_FILE = "project.yml"
 SPEC_DIR = "pipelines"
@@ -37,6 +45,7 @@ _SECRET_VALUES = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
 )
+_MAYBE_SECRET_VALUE = re.compile("|".join(pattern.pattern for pattern, _ in _SECRET_VALUES))
 _SECRET_MESSAGE = "secrets never live in spec files: use connections.toml or environment variables"
 
 
@@ -279,6 +288,12 @@ def _is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(words))
 
 
+def _may_hold_secret(value: Any) -> bool:
+    """A collection, or a string that matches either secret pattern: most values are short strings that match
+    neither, and skipping them saves a call (and a location) per value of every file."""
+    return isinstance(value, dict | list) or (isinstance(value, str) and _MAYBE_SECRET_VALUE.search(value) is not None)
+
+
 def _find_secrets(
     data: Any, location: Location, document: YamlDocument, issues: list[SourceIssue], secret_keys: set[Location]
 ) -> None:
@@ -294,10 +309,12 @@ def _find_secrets(
                     )
                 )
                 continue
-            _find_secrets(value, (*location, key), document, issues, secret_keys)
+            if _may_hold_secret(value):
+                _find_secrets(value, (*location, key), document, issues, secret_keys)
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            _find_secrets(value, (*location, index), document, issues, secret_keys)
+            if _may_hold_secret(value):
+                _find_secrets(value, (*location, index), document, issues, secret_keys)
     elif isinstance(data, str):
         for pattern, what in _SECRET_VALUES:
             if pattern.search(data):
@@ -313,10 +330,11 @@ def _find_secrets(
                 break
 
 
-def _load_pipeline(path: Path, environ: Mapping[str, str] | None) -> tuple[PipelineSource | None, list[SourceIssue]]:
-    """Parse and validate one pipeline file."""
+def _load_pipeline(
+    path: Path, document: YamlDocument, found: list[SourceIssue]
+) -> tuple[PipelineSource | None, list[SourceIssue]]:
+    """Validate one parsed pipeline file (``found``: the problems parsing found)."""
     issues: list[SourceIssue] = []
-    document, found = load_yaml(path, environ)
     if document.data is None:
         issues.extend(found)
         if not found:
@@ -354,8 +372,8 @@ def load_project(
         if path.name not in (PROJECT_FILE, "project.yaml")
     ]
     pipelines: list[PipelineSource] = []
-    for path in paths:
-        source, file_issues = _load_pipeline(path, environ)
+    for path, (document, parse_issues) in zip(paths, load_yaml_files(paths, environ), strict=True):
+        source, file_issues = _load_pipeline(path, document, parse_issues)
         issues.extend(file_issues)
         if source is not None:
             pipelines.append(source)

@@ -7,6 +7,7 @@ cross-object problems are collected and raised together, each pointing at the fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from retail_etl.identifiers import Identifier, QualifiedName
@@ -25,7 +26,7 @@ from retail_etl.objects.ingest import (
 from retail_etl.objects.integration import NotificationIntegrationObject, StorageIntegrationObject
 from retail_etl.objects.storage import FileFormatObject, StageObject
 from retail_etl.objects.table import Column, TableObject
-from retail_etl.plan.graph import CycleError, topological_order
+from retail_etl.plan.graph import CycleError, dependency_graph, topological_order
 from retail_etl.spec.load import LoadedProject, PipelineSource, SpecError
 from retail_etl.spec.models import ColumnSpec
 from retail_etl.spec.yaml_source import Location, SourceIssue, dotted
@@ -40,6 +41,10 @@ LANDING_METADATA = (
     (Column(name=UPDATE_TS, type="TIMESTAMP_NTZ(6)", nullable=False), "CURRENT_TIMESTAMP(6)"),
     (Column(name=SOURCE_FILE, type="VARCHAR(500)", nullable=False), "METADATA$FILENAME"),
     (Column(name=SOURCE_ROW, type="NUMBER(38,0)", nullable=False), "METADATA$FILE_ROW_NUMBER"),
+)
+# The pipe's COPY entries that fill them (one shared tuple, like the columns).
+LANDING_METADATA_COPY = tuple(
+    CopyColumn(name=column.name, expression=expression) for column, expression in LANDING_METADATA
 )
 # SILVER audit columns: (name, type, where the value comes from).
 TIME_ZONE = Identifier("TIME_ZONE")
@@ -58,6 +63,16 @@ SILVER_METADATA = (
     (UPDATE_TS, "TIMESTAMP_NTZ(6)"),
     (HASH, "VARCHAR(80)"),
 )
+
+
+@cache
+def _audit_columns(collate: str | None) -> tuple[Column, ...]:
+    """The SILVER audit columns of a table whose text columns default to ``collate`` (frozen: the tables share them,
+    as they share the landing metadata columns)."""
+    return tuple(
+        Column(name=name, type=type_text, nullable=False, collate=collate if _is_text(type_text) else None)
+        for name, type_text in SILVER_METADATA
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,7 @@ def _column(spec: ColumnSpec, default_collate: str | None) -> Column:
     )
 
 
+@cache
 def _is_text(type_text: str) -> bool:
     return type_text.split("(", maxsplit=1)[0].upper() in {"VARCHAR", "STRING", "TEXT", "CHAR", "CHARACTER"}
 
@@ -216,7 +232,7 @@ def _check_acyclic(objects: list[DesiredObject], loaded: LoadedProject, issues: 
     """The objects must be creatable in some order; a cycle is reported at the file of its first object."""
     refs = {obj.ref: obj for obj in objects}
     try:
-        topological_order({ref: [d for d in obj.dependencies() if d in refs] for ref, obj in refs.items()})
+        topological_order(dependency_graph(refs))
     except CycleError as cycle:
         first = refs[cycle.cycle[0]]
         source = next((s for s in loaded.pipelines if str(s.document.path) == first.source_file), None)
@@ -274,7 +290,7 @@ def _resolve_pipeline(
         position = column_spec.position or index + 1
         if position in positions:
             first = positions[position]
-            explicit = ("landing", "columns", index, "position") in source.document.positions
+            explicit = source.document.has(("landing", "columns", index, "position"))
             issues.add(
                 source,
                 ("landing", "columns", index, "position" if explicit else "name"),
@@ -284,9 +300,8 @@ def _resolve_pipeline(
         else:
             positions[position] = index
         copy_columns.append(CopyColumn(name=Identifier.parse(column_spec.name), position=position))
-    for metadata_column, expression in LANDING_METADATA:
-        landing_columns.append(metadata_column)
-        copy_columns.append(CopyColumn(name=metadata_column.name, expression=expression))
+    landing_columns.extend(column for column, _ in LANDING_METADATA)
+    copy_columns.extend(LANDING_METADATA_COPY)
     file_format = FileFormatObject(
         name=in_schema(bronze, spec.file_format.name, f"{entity}_CSV_FORMAT"),
         field_delimiter=spec.file_format.field_delimiter,
@@ -352,9 +367,7 @@ def _resolve_pipeline(
                 ("silver", "columns", index, "name"),
                 f"{column.name.stored} is an audit column retail-etl adds itself; remove it from silver.columns",
             )
-    for name, type_text in SILVER_METADATA:
-        collate = spec.silver.collate if _is_text(type_text) else None
-        silver_columns.append(Column(name=name, type=type_text, nullable=False, collate=collate))
+    silver_columns.extend(_audit_columns(spec.silver.collate))
     silver_table = TableObject(
         name=in_schema(silver, spec.silver.name, entity),
         columns=tuple(silver_columns),
@@ -576,7 +589,7 @@ def _claims(pipeline: ResolvedPipeline, source: PipelineSource) -> list[_Named]:
     claims = []
     for role, kind, name, obj in roles:
         location = _NAMED_BY[role]
-        if location not in source.document.positions:
+        if not source.document.has(location):
             location = ("pipeline",)  # derived from the pipeline name
         # Tables and views share one namespace in a schema; the other kinds each have their own.
         namespace = "relation" if kind in ("table", "view") else kind

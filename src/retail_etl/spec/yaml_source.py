@@ -11,9 +11,13 @@ alias bombs) is reported as an issue instead of raising.
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +59,71 @@ class SourceIssue:
 
 
 @dataclass
-class YamlDocument:
-    """The plain data of one file plus, for every location (a path of keys and indexes), where it was written."""
+class _Marks:
+    """Where everything in a file was written (the parser's marks: a Position is made only when an error needs one)."""
 
-    path: Path
-    data: Any
     positions: dict[Location, yaml.Mark] = field(default_factory=dict)
-    """Where each value starts (the parser's marks: a Position is made only when an error needs one)."""
+    """Where each value starts."""
     key_positions: dict[Location, yaml.Mark] = field(default_factory=dict)
     """Where the key of each mapping entry starts."""
     collections: set[Location] = field(default_factory=set)
     """Locations whose value is a mapping or a list."""
+
+
+@dataclass
+class YamlDocument:
+    """The plain data of one file and, for every location (a path of keys and indexes), where it was written.
+
+    The positions are found when something first asks for one (an error to report), by parsing the text again: a
+    valid file, the common case, never needs them, and recording them for every node of every file would cost more
+    than parsing again the few files that have errors.
+    """
+
+    path: Path
+    data: Any
     failed: set[Location] = field(default_factory=set)
     """Locations whose value could not be interpolated (already reported; later checks skip them)."""
     substituted: dict[Location, list[str]] = field(default_factory=dict)
     """Locations whose value took text from environment variables, and which variables."""
+    text: str | None = field(default=None, repr=False)
+    """The file's text, parsed again when positions are asked for."""
+    _marks: _Marks | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def positions(self) -> dict[Location, yaml.Mark]:
+        """Where each value starts."""
+        return self._located().positions
+
+    @property
+    def key_positions(self) -> dict[Location, yaml.Mark]:
+        """Where the key of each mapping entry starts."""
+        return self._located().key_positions
+
+    @property
+    def collections(self) -> set[Location]:
+        """Locations whose value is a mapping or a list."""
+        return self._located().collections
+
+    def _located(self) -> _Marks:
+        if self._marks is None:
+            self._marks = _Marks()
+            root = _compose(self.text) if self.text is not None else None
+            if root is not None:
+                # The same build as the first one (it succeeded), now recording where every node is.
+                builder = _Builder(self.path, {}, marks=self._marks)
+                builder.build(root, ())
+        return self._marks
+
+    def has(self, location: Location) -> bool:
+        """Whether the file gives a value at ``location`` (``location in positions``, without finding positions)."""
+        current = self.data
+        for part in location:
+            in_mapping = isinstance(current, dict) and part in current
+            in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+            if not (in_mapping or in_list):
+                return False
+            current = current[part]
+        return True
 
     def position_of(self, location: Location, *, key: bool = False) -> Position:
         """Where to point for a problem at ``location`` (a pydantic ``loc`` or a data path).
@@ -136,11 +190,20 @@ _WORD_TAGS = {
 }
 
 
+_RESOLVER: Any = yaml.resolver.Resolver()
+
+
+@cache
+def _tag(kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+    """The tag PyYAML's resolver gives a node: it depends on these arguments only (no path resolvers are set)."""
+    if kind is yaml.ScalarNode and implicit[0] and value and value[0] not in _MAYBE_NOT_STRING:
+        return _WORD_TAGS.get(value, _STR_TAG)
+    return str(_RESOLVER.resolve(kind, value, implicit))
+
+
 class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0] and value and value[0] not in _MAYBE_NOT_STRING:
-            return _WORD_TAGS.get(value, _STR_TAG)
-        return str(super().resolve(kind, value, implicit))
+    # The C composer asks for the tag of every node: memoized, the answer for a value seen before never leaves C.
+    resolve = staticmethod(_tag)
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -193,14 +256,17 @@ def _substitute(text: str, environ: Mapping[str, str]) -> str:
 
 
 class _Builder:
-    """Turns a composed YAML node tree into plain data, recording positions and problems."""
+    """Turns a composed YAML node tree into plain data, recording problems (and positions into ``marks``)."""
 
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, environ: Mapping[str, str], *, marks: _Marks | None = None) -> None:
         self.path = path
         self.environ = environ
         self.document = YamlDocument(path, None)
+        self.marks = marks
         self.issues: list[SourceIssue] = []
-        self.constructor = yaml.SafeLoader("")  # used only to resolve scalar tags to Python values
+        # Only to turn tagged scalars into Python values: the constructor alone, not a whole loader (reader, scanner,
+        # parser...) per file.
+        self.constructor = yaml.constructor.SafeConstructor()
         self.nodes = 0
         self.active: set[int] = set()  # nodes on the current path (an alias back into it is a cycle)
 
@@ -211,9 +277,11 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooLargeError(node)
-        self.document.positions[location] = node.start_mark
+        if self.marks is not None:
+            self.marks.positions[location] = node.start_mark
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            self.document.collections.add(location)
+            if self.marks is not None:
+                self.marks.collections.add(location)
             if id(node) in self.active:
                 self.issue(node, location, "recursive YAML alias (an anchor that contains itself)")
                 return None
@@ -243,17 +311,25 @@ class _Builder:
                 continue
             key = str(key_node.value)
             if key in result:
-                first = self.document.key_positions[(*location, key)].line + 1
+                first_key = next(
+                    k
+                    for k, _ in node.value
+                    if k.tag != _MERGE_TAG and isinstance(k, yaml.ScalarNode) and k.value == key
+                )
+                first = first_key.start_mark.line + 1
                 self.issue(key_node, (*location, key), f"duplicate key {key!r} (first defined on line {first})")
                 continue
-            self.document.key_positions[(*location, key)] = key_node.start_mark
-            result[key] = self.build(value_node, (*location, key))
+            child = (*location, key)
+            if self.marks is not None:
+                self.marks.key_positions[child] = key_node.start_mark
+            result[key] = self.build(value_node, child)
         # Merged entries fill in what the mapping does not set itself (explicit keys win, as in YAML 1.1).
         for key_node, value_node in merged:
             if not isinstance(key_node, yaml.ScalarNode) or str(key_node.value) in result:
                 continue
             key = str(key_node.value)
-            self.document.key_positions[(*location, key)] = key_node.start_mark
+            if self.marks is not None:
+                self.marks.key_positions[(*location, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*location, key))
         return result
 
@@ -309,6 +385,7 @@ def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> tuple[Yam
     except RecursionError:
         return YamlDocument(path, None), [SourceIssue(Position(path, 1, 1), "", "invalid YAML: nested too deeply")]
     builder = _Builder(path, env)
+    builder.document.text = text
     if root is None:
         return builder.document, []
     try:
@@ -321,6 +398,48 @@ def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> tuple[Yam
         message = f"too many YAML nodes (more than {MAX_NODES}): check the anchors and aliases"
         return YamlDocument(path, None), [SourceIssue(_position(path, exc.node), "", message)]
     return builder.document, builder.issues
+
+
+# From this many files on, two processes parse them (each half): parsing is most of the time of validating a large
+# project, and what the second process sends back (plain data, text and issues: positions are found only on demand)
+# costs a few percent of parsing it.
+_PARALLEL_FROM = 64
+
+
+def load_yaml_files(
+    paths: list[Path], environ: Mapping[str, str] | None = None
+) -> list[tuple[YamlDocument, list[SourceIssue]]]:
+    """:func:`load_yaml` of every file, in order."""
+    if len(paths) < _PARALLEL_FROM or not _can_fork():
+        return [load_yaml(path, environ) for path in paths]
+    half = len(paths) // 2
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: parse the second half, send it, and leave without running the parent's exit handlers
+        try:
+            os.close(reader)
+            with os.fdopen(writer, "wb") as pipe:
+                pickle.dump([load_yaml(path, environ) for path in paths[half:]], pipe, pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        try:
+            first = [load_yaml(path, environ) for path in paths[:half]]
+            try:
+                second: list[tuple[YamlDocument, list[SourceIssue]]] = pickle.load(pipe)
+            except (EOFError, pickle.UnpicklingError):  # the child failed: parse its half here
+                second = [load_yaml(path, environ) for path in paths[half:]]
+        finally:
+            pipe.close()  # a child still writing gets a broken pipe and exits
+            os.waitpid(pid, 0)
+    return first + second
+
+
+def _can_fork() -> bool:
+    """Forking is safe only without other threads (one could hold a lock the child would wait for forever), and
+    only on Linux (macOS system libraries may start threads of their own)."""
+    return sys.platform == "linux" and threading.active_count() == 1
 
 
 def _yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> SourceIssue:
