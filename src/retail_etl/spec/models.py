@@ -425,10 +425,12 @@ class ColumnSpec(Strict):
     position: Annotated[int, Field(ge=1, le=10000)] | None = None
 
 
-class LandingTableSpec(Strict):
+class TableSpec(Strict):
+    """What the landing and the SILVER table share."""
+
     name: Name | None = None
     columns: list[ColumnSpec] = Field(min_length=1)
-    collate: Collation | None = None  # default collation of the declared text columns
+    collate: Collation | None = None
     transient: bool = False
     comment: Comment | None = None
     data_retention_days: Annotated[int, Field(ge=0, le=90)] | None = None
@@ -439,6 +441,10 @@ class LandingTableSpec(Strict):
         if value is not None and value > 1 and info.data.get("transient"):
             raise ValueError("a transient table keeps Time Travel for 0 or 1 day at most")
         return value
+
+
+class LandingTableSpec(TableSpec):
+    """The BRONZE landing table; ``collate`` is the default collation of its declared text columns."""
 
 
 class StageSpec(Strict):
@@ -486,21 +492,10 @@ class TaskSpec(Strict):
         return self
 
 
-class SilverTableSpec(Strict):
-    name: Name | None = None
-    columns: list[ColumnSpec] = Field(min_length=1)
-    collate: Collation | None = None  # default collation of every text column, audit columns included
-    primary_key: list[Name] = []
-    transient: bool = False
-    comment: Comment | None = None
-    data_retention_days: Annotated[int, Field(ge=0, le=90)] | None = None
+class SilverTableSpec(TableSpec):
+    """The SILVER table; ``collate`` is the default collation of every text column, audit columns included."""
 
-    @field_validator("data_retention_days")
-    @classmethod
-    def _transient_retention(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is not None and value > 1 and info.data.get("transient"):
-            raise ValueError("a transient table keeps Time Travel for 0 or 1 day at most")
-        return value
+    primary_key: list[Name] = []
 
 
 class ViewSpec(Strict):
