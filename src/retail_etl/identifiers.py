@@ -25,11 +25,6 @@ UNQUOTED_IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_$]*\Z")
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def is_control(char: str) -> bool:
-    """True for a character that must never appear in an identifier (it could break a line or a comment)."""
-    return CONTROL_CHARACTER.match(char) is not None
-
-
 # Reserved and limited keywords (Snowflake reference §14.2) plus CURRENT_ROLE, which cannot name a column.
 RESERVED_WORDS = frozenset(
     [

@@ -157,7 +157,3 @@ def call_macro(template: str, macro: str, *args: Any, **kwargs: Any) -> str:
     module = environment().get_template(template).module
     rendered = getattr(module, macro)(*args, **kwargs)
     return str(rendered).strip()
-
-
-def has_macro(template: str, macro: str) -> bool:
-    return hasattr(environment().get_template(template).module, macro)

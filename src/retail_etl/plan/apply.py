@@ -12,15 +12,6 @@ from retail_etl.plan.planner import Change, Plan
 from retail_etl.targets.session import Session
 
 
-class UnsafeChangesRefusedError(Exception):
-    def __init__(self, refused: list[Change]) -> None:
-        self.refused = refused
-        categories = sorted({c.category for c in refused})
-        super().__init__(
-            f"{len(refused)} unsafe change(s) refused; allow them with --allow-unsafe {','.join(categories)}"
-        )
-
-
 def refused_changes(plan: Plan, allowed: Iterable[str]) -> list[Change]:
     """UNSAFE changes whose category (kind, or ``adopt``) is not allowed; ``all`` allows every category."""
     allowed_set = {a.strip().lower() for a in allowed if a.strip()}

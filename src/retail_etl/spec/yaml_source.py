@@ -217,14 +217,6 @@ def _position(path: Path, node: yaml.Node) -> Position:
     return Position(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def interpolate(text: str, environ: Mapping[str, str]) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; raises KeyError naming the first missing variable."""
-    missing = missing_variables(text, environ)
-    if missing:
-        raise KeyError(missing[0])
-    return _substitute(text, environ)
-
-
 def missing_variables(text: str, environ: Mapping[str, str]) -> list[str]:
     """The variables ``text`` uses that are not set and have no ``:-default``, in order of appearance."""
     found: list[str] = []
