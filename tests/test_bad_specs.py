@@ -206,3 +206,11 @@ def test_hostile_yaml_is_reported_not_raised(tmp_path: Path, text: str, message:
         assert document.data == {"on": 1, "yes": 2}  # keys stay text, not YAML 1.1 booleans
     else:
         assert any(message in issue.message for issue in issues)
+
+
+def test_an_empty_variable_takes_the_default_as_in_the_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    monkeypatch.setenv("RETAIL_ETL_BUCKET", "")
+    rendered = CliRunner().invoke(app, ["render", "-C", str(tmp_path)])
+    assert rendered.exit_code == 0, rendered.stderr
+    assert "URL = 's3://snowflake-project-etl/raw_data/customer/'" in rendered.stdout

@@ -240,9 +240,13 @@ def malformed_reference(text: str) -> str | None:
 def _substitute(text: str, environ: Mapping[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
+        # As in the shell, ${VAR:-default} also takes the default when VAR is set but empty (CI systems often
+        # pass unset secrets and variables as empty strings).
+        if default is not None and not environ.get(name):
+            return default
         if name in environ:
             return environ[name]
-        return default if default is not None else match.group(0)
+        return match.group(0)
 
     return _VARIABLE.sub(replace, text)
 
