@@ -286,9 +286,11 @@ def _guard(printer: Printer, action: Callable[[], Result]) -> Result:
 def _register_commands() -> None:
     # Commands living in their own modules import this one for its options: register them last.
     from retail_etl import cli_local
+    from retail_etl.aws.command import register as register_aws
     from retail_etl.upload.command import register as register_upload
 
     cli_local.register(app)
+    register_aws(app)
     # On the local target a file that lands in the bucket folder is loaded at once, as auto-ingest does.
     register_upload(app, local_ingest=cli_local.ingest_uploaded)
 
