@@ -71,8 +71,9 @@ from retail_etl.emulator.catalog import Catalog, Column, ObjectName, Pipe, Stage
 from retail_etl.emulator.formats import format_options, read_inline_format
 from retail_etl.emulator.lexer import TokenKind
 from retail_etl.emulator.parser import Parser, RawName, parse_name_text
-from retail_etl.local.api import INTERNAL_SCHEMA, LocalSqlError
+from retail_etl.local.api import INTERNAL_SCHEMA, ROW_SEQUENCE_COLUMN, LocalSqlError
 from retail_etl.local.bucket import BucketError, S3Location, StagedFile, list_files
+from retail_etl.local.warehouse import row_sequence
 
 if TYPE_CHECKING:
     from retail_etl.emulator import Account
@@ -960,9 +961,10 @@ def _load_file(cursor: Any, catalog: Catalog, load: _Load, file: StagedFile, now
             else:
                 typed = _typed_sql(load, file, raw, now)
                 outcome = _evaluate(cursor, load, typed)
-        return _commit(cursor, catalog, load, file, now=now, outcome=outcome, typed=typed)
+        return _commit(cursor, catalog, load, file, raw, now=now, outcome=outcome, typed=typed)
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(raw)}")
+        cursor.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(raw + '_good')}")
 
 
 def _commit(
@@ -970,6 +972,7 @@ def _commit(
     catalog: Catalog,
     load: _Load,
     file: StagedFile,
+    raw: str,
     *,
     now: datetime,
     outcome: _Outcome,
@@ -1005,9 +1008,20 @@ def _commit(
     )
     integration = _notifies(catalog, load) if status == LOAD_FAILED else None
     database = load.table.database
+    good = f"{raw}_good"
+    staged_first = loaded and typed is not None and file.size >= _BLOCK_SEQUENCE_BYTES
+    if staged_first:
+        # The rows are converted into a temporary table first: DuckDB evaluates a statement that draws the row
+        # sequence (the table's nextval default) on one thread, so the conversions run in parallel here and the
+        # INSERT below only copies them.
+        values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
+        where = " WHERE NOT __bad" if outcome.error_count else ""
+        cursor.execute(f"CREATE TEMP TABLE {_ident(good)} AS WITH typed AS ({typed}) SELECT {values} FROM typed{where}")
     cursor.begin()
     try:
-        if loaded and typed is not None:
+        if staged_first:
+            _insert_good(cursor, load, good)
+        elif loaded and typed is not None:
             columns = ", ".join(_ident(column.name) for column in load.columns)
             values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
             where = " WHERE NOT __bad" if outcome.error_count else ""
@@ -1047,6 +1061,38 @@ def _commit(
         cursor.rollback()
         raise LocalSqlError(f"loading {file.key} through pipe {result.pipe} failed: {error}") from error
     return result
+
+
+# Files from this size on are converted into a temporary table and appended with a block of row sequences (see
+# _insert_good); smaller ones are appended in one statement, whose fixed cost is lower.
+_BLOCK_SEQUENCE_BYTES = 8 << 20
+
+
+def _insert_good(cursor: Any, load: _Load, good: str) -> None:
+    """Append the converted rows to the table. Their row sequences are drawn as one block first and given by
+    position: a nextval default drawn per row makes DuckDB write the whole INSERT on one thread."""
+    table = _table_sql(load.table)
+    columns = ", ".join(_ident(column.name) for column in load.columns)
+    source = f"temp.main.{_ident(good)}"
+    sequence = row_sequence(load.table.database)
+    (default,) = cursor.execute(
+        "SELECT any_value(column_default) FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ? AND column_name = ?",
+        [load.table.database, load.table.schema, load.table.name, ROW_SEQUENCE_COLUMN],
+    ).fetchone()
+    (count,) = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()
+    if count and default is not None and default.replace('"', "") == f"nextval('{sequence.replace(chr(34), '')}')":
+        low, high = cursor.execute(
+            f"SELECT min(v), max(v) FROM (SELECT nextval({_literal(sequence)}) AS v FROM range({int(count)}))"
+        ).fetchone()
+        if high - low + 1 == count:
+            # A CTAS table's rowids are 0 .. count - 1.
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, {_ident(ROW_SEQUENCE_COLUMN)}) SELECT *, rowid + {int(low)} "
+                f"FROM {source}"
+            )
+            return
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {source}")
 
 
 @contextlib.contextmanager
