@@ -9,21 +9,25 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
 
+from retail_etl.cli_common import (
+    EXIT_ERROR,
+    EXIT_INPUT,
+    ConnectionOption,
+    EnvOption,
+    OpenTarget,
+    ProjectDir,
+    TargetOption,
+    fail,
+    guard,
+    load_project_or_exit,
+    target_or_exit,
+)
 from retail_etl.console import Printer
-from retail_etl.targets.session import SessionError, TargetError
-
-if TYPE_CHECKING:
-    from retail_etl.targets.session import Session
-    from retail_etl.workflow import Project
-
-Result = TypeVar("Result")
 
 app = typer.Typer(
     name="retail-etl",
@@ -33,41 +37,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ProjectDir = Annotated[
-    Path, typer.Option("--project-dir", "-C", help="Project root (holds pipelines/).", show_default=False)
-]
-TargetOption = Annotated[
-    str | None, typer.Option("--target", "-t", help="Target from pipelines/project.yml (default: its default_target).")
-]
-EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Environment overlay from pipelines/project.yml.")]
-ConnectionOption = Annotated[
-    str | None, typer.Option("--connection", "-c", help="Snowflake CLI connection name (connections.toml).")
-]
-
-EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
-
-
-def _fail(printer: Printer, message: str, code: int = EXIT_ERROR) -> NoReturn:
-    printer.error(message)
-    raise typer.Exit(code)
-
-
-def _load(printer: Printer, project_dir: Path, env: str | None) -> Project:
-    from retail_etl.spec.load import SpecError
-    from retail_etl.workflow import load
-
-    try:
-        return load(project_dir, env)
-    except SpecError as exc:
-        printer.spec_errors(exc)
-        raise typer.Exit(EXIT_INPUT) from None
-
 
 @app.command()
 def validate(project_dir: ProjectDir = Path("."), env: EnvOption = None) -> None:
     """Check every spec file: types, names, ARNs, URLs, cron, cross-object references. Exit 2 if invalid."""
     printer = Printer()
-    project = _load(printer, project_dir, env)
+    project = load_project_or_exit(printer, project_dir, env)
     printer.ok(
         f"{len(project.loaded.pipelines)} pipeline(s), {len(project.desired.objects)} object(s): specs are valid."
     )
@@ -88,7 +63,7 @@ def render(
     # and once more at exit. Frozen, it is left alone when collection resumes.
     gc.disable()
     try:
-        project = _load(printer, project_dir, env)
+        project = load_project_or_exit(printer, project_dir, env)
         plan = build_plan(project.desired.objects, [])
     finally:
         gc.freeze()
@@ -130,13 +105,13 @@ def plan(
 
     printer = Printer(stderr=as_json)
     try:
-        project = _load(printer, project_dir, env)
-        name = _target(printer, project, target)
+        project = load_project_or_exit(printer, project_dir, env)
+        name = target_or_exit(printer, project, target)
     except typer.Exit as exit_:
         # With --detailed-exitcode, 2 means "changes": every error, bad input included, is 1.
         raise typer.Exit(EXIT_ERROR if detailed_exitcode else exit_.exit_code) from None
-    with _session(printer, project, name, "plan", connection) as session:
-        result = _guard(printer, lambda: workflow.make_plan(project, session, name))
+    with OpenTarget(printer, project, name, "plan", connection) as session:
+        result = guard(printer, lambda: workflow.make_plan(project, session, name))
     document = plan_to_json(result, workflow.scope(project))
     if out is not None:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -175,24 +150,24 @@ def apply(
     from retail_etl.plan.report import PlanFileError, plan_from_json, plan_lines
 
     printer = Printer()
-    project = _load(printer, project_dir, env)
+    project = load_project_or_exit(printer, project_dir, env)
     saved = saved_scope = None
     if plan_file is not None:
         try:
             saved, saved_scope = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
         except (OSError, ValueError, PlanFileError) as exc:
-            _fail(printer, f"{plan_file}: {exc}", EXIT_INPUT)
+            fail(printer, f"{plan_file}: {exc}", EXIT_INPUT)
         if target is not None and target != saved.target:
-            _fail(printer, f"{plan_file} was made for target {saved.target!r}, not {target!r}", EXIT_INPUT)
-    name = _target(printer, project, saved.target if saved is not None else target)
-    with _session(printer, project, name, "apply", connection) as session:
+            fail(printer, f"{plan_file} was made for target {saved.target!r}, not {target!r}", EXIT_INPUT)
+    name = target_or_exit(printer, project, saved.target if saved is not None else target)
+    with OpenTarget(printer, project, name, "apply", connection) as session:
         if saved is not None and saved_scope is not None:
-            current = _guard(printer, lambda: workflow.current_fingerprint(session, saved_scope))
+            current = guard(printer, lambda: workflow.current_fingerprint(session, saved_scope))
             if current != saved.observed_fingerprint:
-                _fail(printer, f"the account changed since {plan_file} was made: run `retail-etl plan` again")
+                fail(printer, f"the account changed since {plan_file} was made: run `retail-etl plan` again")
             result = saved
         else:
-            result = _guard(printer, lambda: workflow.make_plan(project, session, name))
+            result = guard(printer, lambda: workflow.make_plan(project, session, name))
         printer.header(f"retail-etl apply · target {name} · database {project.desired.database.stored}")
         printer.lines(plan_lines(result, show_sql=show_sql))
         if not result.has_changes:
@@ -200,17 +175,17 @@ def apply(
         refused = refused_changes(result, allow_unsafe.split(","))
         if refused:
             categories = ",".join(sorted({c.category for c in refused}))
-            _fail(
+            fail(
                 printer,
                 f"{len(refused)} UNSAFE change(s) refused; nothing was applied. Review them above and rerun with"
                 f" --allow-unsafe {categories} to allow them.",
             )
         if not auto_approve:
             if not sys.stdin.isatty():
-                _fail(printer, "not a terminal: pass --auto-approve to apply without confirmation")
+                fail(printer, "not a terminal: pass --auto-approve to apply without confirmation")
             if not typer.confirm("Apply these changes?", default=False):
-                _fail(printer, "apply cancelled; nothing was changed")
-        outcome = _guard(
+                fail(printer, "apply cancelled; nothing was changed")
+        outcome = guard(
             printer,
             lambda: execute_plan(result, session, parallelism=parallelism, on_event=printer.apply_event),
         )
@@ -219,7 +194,7 @@ def apply(
             printer.error(f"{change.ref}: {error}")
         for change in outcome.skipped:
             printer.error(f"{change.ref}: not applied (a change it depends on failed)")
-        _fail(printer, f"apply failed: {len(outcome.done)} change(s) applied, {len(outcome.failed)} failed")
+        fail(printer, f"apply failed: {len(outcome.done)} change(s) applied, {len(outcome.failed)} failed")
     printer.ok(f"Applied {len(outcome.done)} change(s) ({outcome.statements} statement(s)).")
 
 
@@ -243,48 +218,8 @@ def schema(
     Printer().ok(f"wrote {', '.join(schemas)} to {out_dir}")
 
 
-def _target(printer: Printer, project: Project, explicit: str | None) -> str:
-    from retail_etl.workflow import target_name
-
-    try:
-        return target_name(project, explicit)
-    except TargetError as exc:
-        _fail(printer, str(exc), EXIT_INPUT)
-
-
-class _OpenTarget:
-    """Opens the target's session for a ``with`` block and always closes it."""
-
-    def __init__(self, printer: Printer, project: Project, target: str, command: str, connection: str | None) -> None:
-        from retail_etl.workflow import open_session
-
-        try:
-            self.session = open_session(project, target, command=command, connection=connection)
-        except (TargetError, SessionError) as exc:
-            _fail(printer, f"cannot open target {target!r}: {exc}")
-
-    def __enter__(self) -> Session:
-        return self.session
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.session.close()
-
-
-_session = _OpenTarget
-
-
-def _guard(printer: Printer, action: Callable[[], Result]) -> Result:
-    """Run a step that talks to the target; its errors end the command with a message, not a traceback."""
-    try:
-        return action()
-    except SessionError as exc:
-        _fail(printer, str(exc))
-
-
 def _register_commands() -> None:
-    # Commands living in their own modules import this one for its options: register them last.
+    # Commands living in their own modules, registered here so `retail-etl --help` lists them all.
     from retail_etl import cli_local
     from retail_etl.aws.command import register as register_aws
     from retail_etl.upload.command import register as register_upload

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from retail_etl.cli import EXIT_INPUT, EnvOption, ProjectDir, TargetOption, _fail, _guard, _load, _target
+from retail_etl.cli_common import (
+    EXIT_INPUT,
+    EnvOption,
+    ProjectDir,
+    TargetOption,
+    fail,
+    guard,
+    load_project_or_exit,
+    target_or_exit,
+)
 from retail_etl.console import Printer
 
 if TYPE_CHECKING:
@@ -32,13 +41,13 @@ def _runtime(printer: Printer, project: Project, target: str | None) -> Iterator
     from retail_etl.local.runtime import LocalRuntime
     from retail_etl.spec.models import LocalTargetSpec
 
-    name = _target(printer, project, target)
+    name = target_or_exit(printer, project, target)
     spec = project.loaded.project.targets[name]
     if not isinstance(spec, LocalTargetSpec):
-        _fail(printer, f"target {name!r} is a Snowflake account: this command runs on the local target", EXIT_INPUT)
+        fail(printer, f"target {name!r} is a Snowflake account: this command runs on the local target", EXIT_INPUT)
     root = project.loaded.project_dir / spec.path
     if not (root / "catalog.json").exists():
-        _fail(printer, f"nothing is deployed on target {name!r} yet: run `retail-etl apply` first")
+        fail(printer, f"nothing is deployed on target {name!r} yet: run `retail-etl apply` first")
     runtime = LocalRuntime(root)
     try:
         yield runtime
@@ -71,9 +80,9 @@ def query(
 ) -> None:
     """Run Snowflake SQL on the local target (transpiled to DuckDB) and print the result."""
     printer = Printer()
-    project = _load(printer, project_dir, env)
+    project = load_project_or_exit(printer, project_dir, env)
     with _runtime(printer, project, target) as runtime:
-        result = _guard(printer, lambda: runtime.query(sql, project.desired.database.stored))
+        result = guard(printer, lambda: runtime.query(sql, project.desired.database.stored))
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(result.columns)
@@ -95,10 +104,10 @@ def run(
 ) -> None:
     """Load new files through the pipes, then run the tasks that are due (or all started ones with --now)."""
     printer = Printer()
-    project = _load(printer, project_dir, env)
+    project = load_project_or_exit(printer, project_dir, env)
     with _runtime(printer, project, target) as runtime:
-        loads = _guard(printer, runtime.ingest)
-        runs = _guard(printer, runtime.run_now if now else runtime.run_due)
+        loads = guard(printer, runtime.ingest)
+        runs = guard(printer, runtime.run_now if now else runtime.run_due)
     if loads:
         _table(
             printer,
@@ -124,11 +133,11 @@ def status(project_dir: ProjectDir = Path("."), target: TargetOption = None, env
     from retail_etl.local.pipes import error_notifications
 
     printer = Printer()
-    project = _load(printer, project_dir, env)
+    project = load_project_or_exit(printer, project_dir, env)
     rows = []
     with _runtime(printer, project, target) as runtime:
         for pipeline in project.desired.pipelines:
-            state = _guard(
+            state = guard(
                 printer,
                 lambda p=pipeline: runtime.pipeline_status(  # type: ignore[misc]
                     p.entity, p.pipe.name.sql, p.stream.name.sql, p.task.name.display, p.silver.name.sql
@@ -179,7 +188,7 @@ def tasks_history(
 ) -> None:
     """Every recorded task run, oldest first (like INFORMATION_SCHEMA.TASK_HISTORY)."""
     printer = Printer()
-    project = _load(printer, project_dir, env)
+    project = load_project_or_exit(printer, project_dir, env)
     with _runtime(printer, project, target) as runtime:
         runs = runtime.tasks.history(project.desired.database.stored, task)
     _table(

@@ -1,7 +1,6 @@
 """``retail-etl aws``: the AWS side of the integrations, registered on the CLI app by :func:`register`.
 
-The CLI imports this module at start-up: boto3 and the helpers of retail_etl.cli are imported when a command runs
-(importing retail_etl.cli here would be circular, as cli.py registers this module's commands).
+The CLI imports this module at start-up: boto3 is imported when a command runs.
 """
 
 from __future__ import annotations
@@ -13,18 +12,19 @@ from typing import Annotated
 
 import typer
 
+from retail_etl.cli_common import (
+    ConnectionOption,
+    EnvOption,
+    OpenTarget,
+    ProjectDir,
+    TargetOption,
+    fail,
+    guard,
+    load_project_or_exit,
+    target_or_exit,
+)
 from retail_etl.console import Printer
 
-ProjectDir = Annotated[
-    Path, typer.Option("--project-dir", "-C", help="Project root (holds pipelines/).", show_default=False)
-]
-TargetOption = Annotated[
-    str | None, typer.Option("--target", "-t", help="Target from pipelines/project.yml (default: its default_target).")
-]
-EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Environment overlay from pipelines/project.yml.")]
-ConnectionOption = Annotated[
-    str | None, typer.Option("--connection", "-c", help="Snowflake CLI connection name (connections.toml).")
-]
 ApplyOption = Annotated[bool, typer.Option("--apply", help="Write the trust and permission policies to the IAM roles.")]
 
 
@@ -46,16 +46,15 @@ def register(app: typer.Typer) -> None:
         """
         from retail_etl.aws.changes import AwsWiringError
         from retail_etl.aws.trust import integration_roles
-        from retail_etl.cli import _fail, _guard, _load, _session, _target
 
         printer = Printer(stderr=True)
-        project = _load(printer, project_dir, env)
-        name = _target(printer, project, target)
-        with _session(printer, project, name, "aws trust-policy", connection) as session:
+        project = load_project_or_exit(printer, project_dir, env)
+        name = target_or_exit(printer, project, target)
+        with OpenTarget(printer, project, name, "aws trust-policy", connection) as session:
             try:
-                roles = _guard(printer, lambda: integration_roles(session, project))
+                roles = guard(printer, lambda: integration_roles(session, project))
             except AwsWiringError as exc:
-                _fail(printer, str(exc))
+                fail(printer, str(exc))
         document = {"storage_integration": roles[0].to_json(), "notification_integration": roles[1].to_json()}
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         if not apply:
@@ -69,7 +68,7 @@ def register(app: typer.Typer) -> None:
         try:
             changes = apply_role_policies(aws_client("iam", region=region, endpoint_url=endpoint_url), roles)
         except (AwsWiringError, BotoCoreError, ClientError) as exc:
-            _fail(printer, f"updating the IAM roles: {exc}")
+            fail(printer, f"updating the IAM roles: {exc}")
         for change in changes:
             printer.plain(str(change))
         printer.ok(f"{len(changes)} IAM change(s) applied." if changes else "The IAM roles are up to date.")

@@ -12,12 +12,23 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from retail_etl.cli_common import (
+    EXIT_ERROR,
+    EXIT_INPUT,
+    EXIT_OK,
+    EnvOption,
+    ProjectDir,
+    TargetOption,
+    fail,
+    load_project_or_exit,
+    target_or_exit,
+)
 from retail_etl.console import Printer
-from retail_etl.targets.session import SessionError, TargetError
+from retail_etl.targets.session import SessionError
 from retail_etl.upload.results import FileResult, Outcome, UploadedFile
 from retail_etl.upload.routing import Route, RoutingError, route_files
 
@@ -26,7 +37,6 @@ if TYPE_CHECKING:
     from retail_etl.upload.engine import Batch, Reporter, Store
     from retail_etl.workflow import Project
 
-EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 
 # Called after each batch on the local target with the files written into its bucket folder, so the local
 # pipes load them at once (what S3 event notifications do for Snowpipe): (project, target name, files).
@@ -59,13 +69,6 @@ WatchOption = Annotated[
 SettleOption = Annotated[
     float, typer.Option("--settle", min=0.0, help="With --watch: seconds a file must stay unchanged before upload.")
 ]
-ProjectDir = Annotated[
-    Path, typer.Option("--project-dir", "-C", help="Project root (holds pipelines/).", show_default=False)
-]
-TargetOption = Annotated[
-    str | None, typer.Option("--target", "-t", help="Target from pipelines/project.yml (default: its default_target).")
-]
-EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Environment overlay from pipelines/project.yml.")]
 
 
 def register(app: typer.Typer, *, local_ingest: LocalIngest | None = None) -> None:
@@ -93,16 +96,16 @@ def register(app: typer.Typer, *, local_ingest: LocalIngest | None = None) -> No
         """
         printer = Printer()
         if not files and watch_dir is None:
-            _fail(printer, "nothing to upload: give FILES, or --watch DIR", EXIT_INPUT)
-        project = _load(printer, project_dir, env)
+            fail(printer, "nothing to upload: give FILES, or --watch DIR", EXIT_INPUT)
+        project = load_project_or_exit(printer, project_dir, env)
         pipelines = project.desired.pipelines
         try:
             routes = route_files(_unique(files or []), pipelines, day=_today(), pipeline=pipeline)
         except RoutingError as exc:
             for problem in exc.problems:
                 printer.error(problem)
-            _fail(printer, "nothing was uploaded", EXIT_INPUT)
-        name = _target(printer, project, target)
+            fail(printer, "nothing was uploaded", EXIT_INPUT)
+        name = target_or_exit(printer, project, target)
         store: Store | None = None
         hook: Hook | None = None
         if dry_run:
@@ -241,7 +244,7 @@ def _open_store(
     try:
         client = s3_client(region=spec.aws_region, endpoint_url=spec.aws_endpoint_url, concurrency=concurrency)
     except UploadSetupError as exc:
-        _fail(printer, f"cannot reach S3 for target {target!r}: {exc}")
+        fail(printer, f"cannot reach S3 for target {target!r}: {exc}")
     return S3Store(client, concurrency=concurrency), None
 
 
@@ -269,28 +272,3 @@ def _unique(files: Sequence[Path]) -> list[Path]:
             seen.add(resolved)
             unique.append(path)
     return unique
-
-
-def _fail(printer: Printer, message: str, code: int = EXIT_ERROR) -> NoReturn:
-    printer.error(message)
-    raise typer.Exit(code)
-
-
-def _load(printer: Printer, project_dir: Path, env: str | None) -> Project:
-    from retail_etl.spec.load import SpecError
-    from retail_etl.workflow import load
-
-    try:
-        return load(project_dir, env)
-    except SpecError as exc:
-        printer.spec_errors(exc)
-        raise typer.Exit(EXIT_INPUT) from None
-
-
-def _target(printer: Printer, project: Project, explicit: str | None) -> str:
-    from retail_etl.workflow import target_name
-
-    try:
-        return target_name(project, explicit)
-    except TargetError as exc:
-        _fail(printer, str(exc), EXIT_INPUT)
