@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from retail_etl.cli import app
 from retail_etl.emulator import Account
+from retail_etl.local import engine as engine_module
 from retail_etl.local import translate
 from retail_etl.local.api import ROW_SEQUENCE_COLUMN, LocalSqlError, StatementResult
 from retail_etl.local.engine import LocalEngine, LocalSqlSession, run_query
@@ -575,3 +576,75 @@ def test_local_session_mirrors_what_apply_creates(tmp_path: Path) -> None:
     assert session.run("SELECT * FROM D.PUBLIC.T").rows == [("x",)]
     session.close()
     engine.close()
+
+
+def _target_rows(engine: LocalEngine) -> list[tuple[Any, ...]]:
+    connection = engine.warehouse.connect()
+    try:
+        query = f'SELECT ID, NAME, "{ROW_SEQUENCE_COLUMN}" FROM DB.S.TARGET ORDER BY ID'
+        return [tuple(row) for row in connection.execute(query).fetchall()]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_merge_inserts_take_a_block_of_row_sequences(
+    session: LocalSqlSession, block: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The explicit-sequence MERGE (a block drawn first) and the default-drawing one give the same rows, counts and
+    # sequences: unique, above every earlier row, in source order.
+    session.run("INSERT INTO TARGET VALUES (1, 'old'), (2, 'same')")
+    session.run("CREATE TEMPORARY TABLE SOURCE (ID NUMBER(38,0), NAME VARCHAR(20))")
+    session.run("INSERT INTO SOURCE VALUES (1, 'new'), (2, 'same'), (3, 'added'), (4, 'more')")
+    merge = (
+        "MERGE INTO TARGET T USING SOURCE S ON T.ID = S.ID "
+        "WHEN MATCHED AND T.NAME <> S.NAME THEN UPDATE SET NAME = S.NAME "
+        "WHEN NOT MATCHED THEN INSERT (ID, NAME) VALUES (S.ID, S.NAME)"
+    )
+    assert translate.translate(translate.parse(merge), session).block_sql is not None
+    if not block:
+        monkeypatch.setattr(engine_module, "_block_sequence", lambda connection, translation: (translation.sql, None))
+    before = _target_rows(session.engine)
+    result = session.run(merge)
+    assert (result.rows_inserted, result.rows_updated) == (2, 1)
+    rows = _target_rows(session.engine)
+    assert [row[:2] for row in rows] == [(1, "new"), (2, "same"), (3, "added"), (4, "more")]
+    assert rows[:2] == [(1, "new", before[0][2]), (2, "same", before[1][2])]
+    highest = max(row[2] for row in before)
+    assert highest < rows[2][2] < rows[3][2]
+    if not block:
+        assert (rows[2][2], rows[3][2]) == (highest + 1, highest + 2)
+    # Later rows still come after the block.
+    session.run("INSERT INTO TARGET VALUES (5, 'later')")
+    assert _target_rows(session.engine)[-1][2] > rows[3][2]
+
+
+def test_temporary_tables_have_no_row_sequence(session: LocalSqlSession) -> None:
+    session.run("CREATE TEMPORARY TABLE SCRATCH (ID NUMBER(38,0), NAME VARCHAR(20))")
+    session.run("INSERT INTO SCRATCH VALUES (1, 'a'), (2, 'b')")
+    session.run("CREATE TEMPORARY TABLE COPIED AS SELECT * FROM SCRATCH")
+    connection = session._open_connection()
+    names = [
+        row[0]
+        for row in connection.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp'"
+        ).fetchall()
+    ]
+    assert ROW_SEQUENCE_COLUMN not in names and "ID" in names
+    assert session.run("SELECT * FROM COPIED ORDER BY ID").rows == [(1, "a"), (2, "b")]
+    result = session.run(
+        "MERGE INTO SCRATCH T USING (SELECT 2 AS ID, 'x' AS NAME UNION ALL SELECT 3, 'y') S ON T.ID = S.ID "
+        "WHEN MATCHED THEN UPDATE SET NAME = S.NAME WHEN NOT MATCHED THEN INSERT (ID, NAME) VALUES (S.ID, S.NAME)"
+    )
+    assert (result.rows_inserted, result.rows_updated) == (1, 1)
+    # The duplicate-row check still holds without a row sequence; a condition that matches no pair passes.
+    duplicated = "SELECT 1 AS ID, 'p' AS NAME UNION ALL SELECT 1, 'q'"
+    with pytest.raises(LocalSqlError, match=r"100090.*Duplicate row detected during DML action"):
+        session.run(
+            f"MERGE INTO SCRATCH T USING ({duplicated}) S ON T.ID = S.ID WHEN MATCHED THEN UPDATE SET NAME = S.NAME"
+        )
+    session.run(
+        f"MERGE INTO SCRATCH T USING ({duplicated}) S ON T.ID = S.ID "
+        "WHEN MATCHED AND S.NAME = 'zzz' THEN UPDATE SET NAME = S.NAME"
+    )
+    assert session.run("SELECT NAME FROM SCRATCH ORDER BY ID").rows == [("a",), ("x",), ("y",)]

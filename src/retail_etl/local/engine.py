@@ -55,7 +55,7 @@ from retail_etl.emulator.show import stream_is_stale
 from retail_etl.local import translate
 from retail_etl.local.api import ROW_SEQUENCE_COLUMN, LocalSqlError, StatementResult
 from retail_etl.local.translate import DML_KINDS, SEQUENCE, RelationKind, StatementKind, StreamWindow, Translation
-from retail_etl.local.warehouse import DEFAULT_TIMEZONE, Warehouse, quote, stream_offsets
+from retail_etl.local.warehouse import DEFAULT_TIMEZONE, Warehouse, quote, row_sequence, stream_offsets
 from retail_etl.targets.local import CATALOG_FILE
 
 # Snowflake's LOCK_TIMEOUT default (12 hours).
@@ -588,7 +588,6 @@ class LocalSqlSession:
         parsed = translate.parse(sql)
         if name in self._temporary and not (parsed.args.get("replace") or parsed.args.get("exists")):
             raise translate.error(already_exists(name.name))
-        connection.execute(f"CREATE TEMP SEQUENCE IF NOT EXISTS {translate.TEMPORARY_SEQUENCE}")
         result = self._data(parsed)
         self._temporary.add(name)
         return result
@@ -777,16 +776,38 @@ def _merge(connection: duckdb.DuckDBPyConnection, translation: Translation) -> S
     (ERROR_ON_NONDETERMINISTIC_MERGE, default TRUE); DuckDB applies them all, so the target rows' sequence numbers
     are counted too: more UPDATE / DELETE actions than distinct target rows is that error.
     """
-    relation = connection.sql(f"{translation.sql} RETURNING merge_action, {SEQUENCE}")
-    changed = "merge_action <> 'INSERT'"
-    counts = _one(
-        relation.aggregate(
-            "count(*) FILTER (WHERE merge_action = 'INSERT'), count(*) FILTER (WHERE merge_action = 'UPDATE'), "
-            f"count(*) FILTER (WHERE merge_action = 'DELETE'), "
-            f"count(*) FILTER (WHERE {changed}) - count(DISTINCT {SEQUENCE}) FILTER (WHERE {changed})"
-        ).fetchall()[0]
+    counted = (
+        "count(*) FILTER (WHERE merge_action = 'INSERT'), count(*) FILTER (WHERE merge_action = 'UPDATE'), "
+        "count(*) FILTER (WHERE merge_action = 'DELETE')"
     )
-    inserted, updated, deleted, repeated = (int(value) for value in counts)
+    if translation.temporary:
+        # A temporary table has no row sequence: the pairs its matched clauses would act on are counted first.
+        repeated = (
+            int(_one(connection.execute(translation.duplicate_check).fetchall()[0])[0])
+            if translation.duplicate_check
+            else 0
+        )
+        if repeated:
+            raise LocalSqlError("100090 (42P18): Duplicate row detected during DML action")
+        relation = connection.sql(f"{translation.sql} RETURNING merge_action")
+        inserted, updated, deleted = (int(value) for value in _one(relation.aggregate(counted).fetchall()[0]))
+    else:
+        sql, high = _block_sequence(connection, translation)
+        relation = connection.sql(f"{sql} RETURNING merge_action, {SEQUENCE}")
+        changed = "merge_action <> 'INSERT'"
+        counts = _one(
+            relation.aggregate(
+                f"{counted}, count(*) FILTER (WHERE {changed}) - count(DISTINCT {SEQUENCE}) FILTER (WHERE {changed}), "
+                f"max({SEQUENCE}) FILTER (WHERE merge_action = 'INSERT')"
+            ).fetchall()[0]
+        )
+        inserted, updated, deleted, repeated = (int(value or 0) for value in counts[:4])
+        if high is not None and counts[4] is not None and counts[4] > high:
+            # The source returned more rows than it counted (a nondeterministic query): the block was too small.
+            raise LocalSqlError(
+                "SQL execution error: the MERGE's source returned more rows than counted just before; "
+                "its rows were not merged"
+            )
     if repeated:
         raise LocalSqlError("100090 (42P18): Duplicate row detected during DML action")
     shown = [
@@ -805,6 +826,29 @@ def _merge(connection: duckdb.DuckDBPyConnection, translation: Translation) -> S
         rows_updated=updated,
         rows_deleted=deleted,
     )
+
+
+def _block_sequence(connection: duckdb.DuckDBPyConnection, translation: Translation) -> tuple[str, int | None]:
+    """The MERGE to run and the highest row sequence its inserts may take (None: they draw the default).
+
+    When the MERGE has its explicit-sequence form, as many sequence values as it has source rows are drawn as one
+    block first (one statement; the write lock keeps other writers out), and the inserted rows take
+    ``block start + their source row's number``: unique, above every committed row, without a per-row nextval.
+    """
+    if translation.block_sql is None or translation.block_count is None or translation.target is None:
+        return translation.sql, None
+    (count,) = _one(connection.execute(translation.block_count).fetchall()[0])
+    if not count:
+        return translation.sql, None
+    sequence = row_sequence(translation.target.database)
+    low, high = _one(
+        connection.execute(
+            f"SELECT min(v), max(v) FROM (SELECT nextval('{sequence}') AS v FROM range({int(count)}))"
+        ).fetchall()[0]
+    )
+    if high - low + 1 != count:
+        return translation.sql, None
+    return translation.block_sql.replace(translate.BLOCK_START, str(int(low) - 1)), int(high)
 
 
 def _duckdb_error(exc: duckdb.Error) -> LocalSqlError:

@@ -14,7 +14,9 @@ Relations
     ``METADATA$ACTION`` ('INSERT'), ``METADATA$ISUPDATE`` (FALSE) and ``METADATA$ROW_ID``. A session's temporary
     table ``DB.S.T`` lives in DuckDB's ``temp`` catalog under a name that encodes all three parts.
 Tables
-    Every table gets ``_RETAIL_ETL_ROW_SEQ BIGINT DEFAULT nextval(<its database's sequence>)`` as its last column.
+    Every table gets ``_RETAIL_ETL_ROW_SEQ BIGINT DEFAULT nextval(<its database's sequence>)`` as its last column,
+    except a session's temporary tables: no stream reads them, so they need no row sequence (and every write to
+    them runs in parallel: DuckDB runs a statement drawing nextval on one thread).
     TRANSIENT, COMMENT, CLUSTER BY, DATA_RETENTION_TIME_IN_DAYS, CHANGE_TRACKING and COPY GRANTS are dropped: they
     govern storage and metadata, not what a query returns. PRIMARY KEY, UNIQUE and FOREIGN KEY are dropped because
     Snowflake does not enforce them (a DuckDB key would reject rows Snowflake accepts); NOT NULL is enforced by
@@ -68,9 +70,6 @@ from retail_etl.local.warehouse import quote, row_sequence
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 SEQUENCE = quote(ROW_SEQUENCE_COLUMN)
-# A session's temporary tables take their row sequence from a temporary sequence: a default drawing from a
-# database's sequence would make every write to a temporary table a write to that database's file too.
-TEMPORARY_SEQUENCE = 'temp.main."_RETAIL_ETL_ROW_SEQUENCE"'
 
 T = exp.DataType.Type
 _TEXT_TYPES = {T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT}
@@ -151,6 +150,14 @@ class Translation:
     streams: tuple[ObjectName, ...] = ()  # the streams read
     merge_actions: frozenset[str] = frozenset()  # INSERT / UPDATE / DELETE: the clauses a MERGE has
     followups: tuple[str, ...] = ()  # DuckDB statements to run right after ``sql``
+    # A MERGE into a temporary table (no row sequence to count distinct target rows by): a query run before it,
+    # returning how many more target rows its matched clauses would update or delete than there are distinct ones.
+    duplicate_check: str | None = None
+    # A MERGE into a permanent table whose INSERT clause names the row sequence explicitly: BLOCK_START + the source
+    # row's number (see :func:`_block_merge`); ``block_count`` counts the source rows, so many sequence values are
+    # drawn as one block first. None when the MERGE cannot take that form (it then runs as ``sql``).
+    block_sql: str | None = None
+    block_count: str | None = None
 
 
 def error(exc: EmulatorError) -> LocalSqlError:
@@ -437,13 +444,19 @@ class _Translator:
         self.rewrite(statement, targets={id(table)})
         _point(table, name, kind is RelationKind.TEMPORARY)
         statement_kind = StatementKind(statement.key)
+        temporary = kind is RelationKind.TEMPORARY
+        merge = statement if isinstance(statement, exp.Merge) else None
+        block = _block_merge(merge) if merge is not None and not temporary else {}
         return Translation(
             expression_sql(statement),
             statement_kind,
             target=name,
-            temporary=kind is RelationKind.TEMPORARY,
+            temporary=temporary,
             streams=tuple(self.streams),
-            merge_actions=_merge_actions(statement) if isinstance(statement, exp.Merge) else frozenset(),
+            merge_actions=_merge_actions(merge) if merge is not None else frozenset(),
+            duplicate_check=_duplicate_check(merge) if merge is not None and temporary else None,
+            block_sql=block.get("block_sql"),
+            block_count=block.get("block_count"),
         )
 
     def create_table(self, create: exp.Create) -> Translation:
@@ -462,7 +475,7 @@ class _Translator:
         table = holder.this if isinstance(holder, exp.Schema) else holder
         name = qualify(_table_parts(table), self.resolver, "CREATE TABLE")
         target = temporary_table_sql(name) if temporary else table_sql(name)
-        sequence = TEMPORARY_SEQUENCE if temporary else row_sequence(name.database)
+        sequence = row_sequence(name.database)
         head = "CREATE " + ("OR REPLACE " if create.args.get("replace") else "")
         head += "TEMP TABLE " if temporary else "TABLE "
         head += "IF NOT EXISTS " if create.args.get("exists") else ""
@@ -472,6 +485,14 @@ class _Translator:
                 raise unsupported("CREATE TABLE with a column list AS SELECT")
             self.rewrite(query, targets=set())
             source = expression_sql(query)
+            if temporary:
+                return Translation(
+                    f"{head}{target} AS SELECT * FROM ({source}) AS source",
+                    StatementKind.CREATE_TABLE,
+                    target=name,
+                    temporary=True,
+                    streams=tuple(self.streams),
+                )
             return Translation(
                 f"{head}{target} AS SELECT *, nextval('{sequence}') AS {SEQUENCE} FROM ({source}) AS source",
                 StatementKind.CREATE_TABLE,
@@ -483,7 +504,8 @@ class _Translator:
         if query is not None or not isinstance(holder, exp.Schema):
             raise unsupported("this form of CREATE TABLE")
         columns = self._column_specs(holder, default_collation)
-        columns.append(_ColumnSpec(ROW_SEQUENCE_COLUMN, "BIGINT", default=f"nextval('{sequence}')"))
+        if not temporary:
+            columns.append(_ColumnSpec(ROW_SEQUENCE_COLUMN, "BIGINT", default=f"nextval('{sequence}')"))
         body = ", ".join(column.sql for column in columns)
         return Translation(f"{head}{target} ({body})", StatementKind.CREATE_TABLE, target=name, temporary=temporary)
 
@@ -648,8 +670,9 @@ class _Translator:
 
     @staticmethod
     def _table_source(name: ObjectName, kind: RelationKind) -> str:
-        relation = temporary_table_sql(name) if kind is RelationKind.TEMPORARY else table_sql(name)
-        return f"SELECT * EXCLUDE ({SEQUENCE}) FROM {relation}"
+        if kind is RelationKind.TEMPORARY:
+            return f"SELECT * FROM {temporary_table_sql(name)}"
+        return f"SELECT * EXCLUDE ({SEQUENCE}) FROM {table_sql(name)}"
 
     def _stream_source(self, name: ObjectName) -> str:
         window = self.resolver.stream_window(name)
@@ -691,6 +714,67 @@ def _merge_actions(merge: exp.Merge) -> frozenset[str]:
         else:
             actions.add("DELETE")
     return frozenset(actions)
+
+
+BLOCK_START = '"__RETAIL_ETL_BLOCK_START__"'
+_SOURCE_NUMBER = "__RETAIL_ETL_SOURCE_ROW__"
+
+
+def _block_merge(merge: exp.Merge) -> dict[str, str]:
+    """The MERGE with its source rows numbered 1..n and its INSERT clause giving the row sequence as
+    BLOCK_START + that number: a nextval default drawn per row makes DuckDB run the whole MERGE on one thread."""
+    using = merge.args.get("using")
+    whens = merge.args.get("whens")
+    inserts = [
+        when.args["then"]
+        for when in (whens.expressions if whens else [])
+        if not when.args.get("matched") and isinstance(when.args.get("then"), exp.Insert)
+    ]
+    if not isinstance(using, exp.Subquery) or not using.alias or len(inserts) != 1:
+        return {}
+    insert = inserts[0]
+    if not isinstance(insert.this, exp.Tuple) or not isinstance(insert.expression, exp.Tuple):
+        return {}
+    source = expression_sql(using.this)
+    block = merge.copy()
+    numbered = sqlglot.parse_one(
+        f'SELECT *, row_number() OVER () AS "{_SOURCE_NUMBER}" FROM ({source}) AS source', read="duckdb"
+    )
+    block.set("using", exp.Subquery(this=numbered, alias=using.args["alias"].copy()))
+    block_insert = next(
+        when.args["then"]
+        for when in block.args["whens"].expressions
+        if when.args["then"] is not None and not when.args.get("matched") and isinstance(when.args["then"], exp.Insert)
+    )
+    block_insert.this.append("expressions", exp.to_identifier(ROW_SEQUENCE_COLUMN, quoted=True))
+    block_insert.expression.append(
+        "expressions",
+        sqlglot.parse_one(f'{BLOCK_START} + {quote(using.alias)}."{_SOURCE_NUMBER}"', read="duckdb"),
+    )
+    return {"block_sql": expression_sql(block), "block_count": f"SELECT count(*) FROM ({source}) AS source"}
+
+
+def _duplicate_check(merge: exp.Merge) -> str | None:
+    """For a translated MERGE: the query counting how many more (target row, source row) pairs its WHEN MATCHED
+    clauses act on than distinct target rows (by DuckDB rowid). Every matched clause updates or deletes, and a pair
+    is acted on when any clause's condition holds (the first such clause acts). None without matched clauses."""
+    whens = merge.args.get("whens")
+    matched = [when for when in (whens.expressions if whens else []) if when.args.get("matched")]
+    if not matched:
+        return None
+    conditions = [when.args.get("condition") for when in matched]
+    where = (
+        "TRUE"
+        if any(condition is None for condition in conditions)
+        else " OR ".join(f"({expression_sql(condition)})" for condition in conditions)
+    )
+    target = merge.this
+    alias = target.args.get("alias")
+    reference = quote(alias.name if alias else target.name)
+    return (
+        f"SELECT count(*) - count(DISTINCT {reference}.rowid) FROM {expression_sql(target)} "
+        f"JOIN {expression_sql(merge.args['using'])} ON {expression_sql(merge.args['on'])} WHERE {where}"
+    )
 
 
 class _NoResolver:
