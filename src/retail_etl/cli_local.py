@@ -205,13 +205,33 @@ def tasks_history(
 def sample_data(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV files.")] = Path("data"),
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
-    customers: Annotated[int, typer.Option("--customers", min=6, max=1000, help="Customers on day 1.")] = 20,
+    scale: Annotated[
+        int | None,
+        typer.Option(
+            "--scale",
+            min=1,
+            help="Write the full retail dataset (about 1000 x SCALE sales lines a day, 2000 x SCALE customers) instead"
+            " of the demo's two customer days.",
+        ),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=14, help="With --scale: days of data.")] = 28,
+    customers: Annotated[int, typer.Option("--customers", min=6, max=1000, help="Demo: customers on day 1.")] = 20,
 ) -> None:
-    """Write two days of deterministic customer files (changes, new customers, a repeat, an unloadable file)."""
-    from retail_etl.sample.customers import write_customer_days
+    """Deterministic sample files: the demo's two customer days, or with --scale stores, products, customers,
+    sales and inventory with planted patterns (planted.json says which)."""
+    if scale is None:
+        from retail_etl.sample.customers import write_customer_days
 
-    paths = write_customer_days(out, seed=seed, customers=customers)
-    Printer().ok("wrote " + ", ".join(str(p) for p in paths))
+        paths = write_customer_days(out, seed=seed, customers=customers)
+        Printer().ok("wrote " + ", ".join(str(p) for p in paths))
+        return
+    from retail_etl.sample.retail import generate
+
+    files = generate(out, scale=scale, days=days, seed=seed)
+    Printer().ok(
+        f"wrote {sum(len(paths) for paths in files.values())} file(s) to {out}: "
+        + ", ".join(f"{len(paths)} {kind}" for kind, paths in files.items())
+    )
 
 
 def ingest_uploaded(project: Project, target: str, files: list[UploadedFile]) -> None:
