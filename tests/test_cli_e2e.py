@@ -261,14 +261,14 @@ def snowflake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[
 
 
 def test_snowflake_target_plans_applies_and_converges(project: Path, snowflake: dict[str, Any]) -> None:
-    first = run(project, "plan", "--env", "prod", "--detailed-exitcode", code=2)
+    first = run(project, "plan", "--env", "prod", "--skip-aws", "--detailed-exitcode", code=2)
     assert "target prod" in first.stdout
     # Bulk observation: against an empty account, the database and the integrations, nothing per object.
     assert len(snowflake["log"]) == 2
-    applied = run(project, "apply", "--env", "prod", "--auto-approve")
+    applied = run(project, "apply", "--env", "prod", "--skip-aws", "--auto-approve")
     assert "Applied 15 change(s)" in applied.stdout
     snowflake["log"].clear()
-    run(project, "plan", "--env", "prod", "--detailed-exitcode", code=0)
+    run(project, "plan", "--env", "prod", "--skip-aws", "--detailed-exitcode", code=0)
     assert all(sql.startswith(("SHOW", "SELECT", "DESC")) for sql in snowflake["log"])
     assert len(snowflake["log"]) <= 15
     arguments = snowflake["connections"][-1].arguments
@@ -287,14 +287,14 @@ def test_snowflake_errors_are_reported_without_secrets(project: Path, snowflake:
         return original(sql)
 
     account.execute = failing  # type: ignore[method-assign]
-    result = run(project, "apply", "--env", "prod", "--auto-approve", code=1)
+    result = run(project, "apply", "--env", "prod", "--skip-aws", "--auto-approve", code=1)
     output = result.stdout + result.stderr
     assert "Insufficient privileges to operate on task" in output
     assert "s3cret-Pa55" not in output
     assert "apply failed: 14 change(s) applied, 1 failed" in result.stderr
     account.execute = original  # type: ignore[method-assign]
     # What did apply is kept; the next plan wants only the task.
-    remaining = plan_json(project, "--env", "prod")["changes"]
+    remaining = plan_json(project, "--env", "prod", "--skip-aws")["changes"]
     assert [(c["action"], c["name"]) for c in remaining] == [("create", TASK)]
 
 
@@ -302,5 +302,5 @@ def test_snowflake_connection_errors_name_the_problem_not_the_secret(
     project: Path, snowflake: dict[str, Any], tmp_path: Path
 ) -> None:
     (tmp_path / "snowflake-home" / "connections.toml").write_text('[retail]\npassword = "s3cret-Pa55"\n')
-    result = run(project, "plan", "--env", "prod", code=1)
+    result = run(project, "plan", "--env", "prod", "--skip-aws", code=1)
     assert "account" in result.stderr and "s3cret-Pa55" not in result.stdout + result.stderr

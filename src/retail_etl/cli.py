@@ -29,6 +29,11 @@ from retail_etl.cli_common import (
 )
 from retail_etl.console import Printer
 
+SkipAwsOption = Annotated[
+    bool,
+    typer.Option("--skip-aws", help="Leave the AWS side (bucket notifications, SNS error topic) out of plan/apply."),
+]
+
 app = typer.Typer(
     name="retail-etl",
     help="Pipeline-as-code for a retail lakehouse on Snowflake and S3.",
@@ -98,10 +103,12 @@ def plan(
     ] = False,
     show_sql: Annotated[bool, typer.Option("--sql", help="Show the statements of each change.")] = False,
     show_unchanged: Annotated[bool, typer.Option("--unchanged", help="List unchanged objects too.")] = False,
+    skip_aws: SkipAwsOption = False,
 ) -> None:
-    """Show what apply would change in the target, and why (a dry run of apply)."""
+    """Show what apply would change in the target, and why (a dry run of apply), the AWS side included."""
     from retail_etl import workflow
-    from retail_etl.plan.report import plan_lines, plan_to_json
+    from retail_etl.aws.changes import AwsWiringError
+    from retail_etl.plan.report import aws_lines, plan_lines, plan_to_json
 
     printer = Printer(stderr=as_json)
     try:
@@ -112,7 +119,11 @@ def plan(
         raise typer.Exit(EXIT_ERROR if detailed_exitcode else exit_.exit_code) from None
     with OpenTarget(printer, project, name, "plan", connection) as session:
         result = guard(printer, lambda: workflow.make_plan(project, session, name))
-    document = plan_to_json(result, workflow.scope(project))
+        try:
+            aws = guard(printer, lambda: workflow.aws_side(project, session, name, dry_run=True, skip=skip_aws))
+        except AwsWiringError as exc:
+            fail(printer, f"the AWS side of target {name!r}: {exc}")
+    document = plan_to_json(result, workflow.scope(project), aws)
     if out is not None:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     if as_json:
@@ -120,9 +131,11 @@ def plan(
     else:
         printer.header(f"retail-etl plan · target {name} · database {project.desired.database.stored}")
         printer.lines(plan_lines(result, show_unchanged=show_unchanged, show_sql=show_sql))
+        if aws is not None:
+            printer.lines(aws_lines(aws))
         if out is not None:
             printer.plain(f"Saved to {out}: apply it with `retail-etl apply {out}`.")
-    if detailed_exitcode and result.has_changes:
+    if detailed_exitcode and (result.has_changes or aws):
         raise typer.Exit(2)
 
 
@@ -143,11 +156,13 @@ def apply(
     ] = "",
     parallelism: Annotated[int, typer.Option("--parallelism", min=1, max=64, help="Concurrent changes.")] = 8,
     show_sql: Annotated[bool, typer.Option("--sql", help="Show the statements of each change.")] = False,
+    skip_aws: SkipAwsOption = False,
 ) -> None:
-    """Make the target match the specs: plan, confirm, execute in dependency order."""
+    """Make the target match the specs: plan, confirm, execute in dependency order, then wire the AWS side."""
     from retail_etl import workflow
+    from retail_etl.aws.changes import AwsWiringError
     from retail_etl.plan.apply import execute_plan, refused_changes
-    from retail_etl.plan.report import PlanFileError, plan_from_json, plan_lines
+    from retail_etl.plan.report import PlanFileError, aws_lines, plan_from_json, plan_lines
 
     printer = Printer()
     project = load_project_or_exit(printer, project_dir, env)
@@ -170,7 +185,15 @@ def apply(
             result = guard(printer, lambda: workflow.make_plan(project, session, name))
         printer.header(f"retail-etl apply · target {name} · database {project.desired.database.stored}")
         printer.lines(plan_lines(result, show_sql=show_sql))
-        if not result.has_changes:
+        # The AWS side as it stands (a dry run): shown before confirming; missing credentials end apply here,
+        # before anything is changed.
+        try:
+            aws = guard(printer, lambda: workflow.aws_side(project, session, name, dry_run=True, skip=skip_aws))
+        except AwsWiringError as exc:
+            fail(printer, f"the AWS side of target {name!r}: {exc}")
+        if aws is not None:
+            printer.lines(aws_lines(aws))
+        if not result.has_changes and not aws:
             return
         refused = refused_changes(result, allow_unsafe.split(","))
         if refused:
@@ -185,17 +208,26 @@ def apply(
                 fail(printer, "not a terminal: pass --auto-approve to apply without confirmation")
             if not typer.confirm("Apply these changes?", default=False):
                 fail(printer, "apply cancelled; nothing was changed")
-        outcome = guard(
-            printer,
-            lambda: execute_plan(result, session, parallelism=parallelism, on_event=printer.apply_event),
-        )
-    if not outcome.ok:
-        for change, error in outcome.failed:
-            printer.error(f"{change.ref}: {error}")
-        for change in outcome.skipped:
-            printer.error(f"{change.ref}: not applied (a change it depends on failed)")
-        fail(printer, f"apply failed: {len(outcome.done)} change(s) applied, {len(outcome.failed)} failed")
-    printer.ok(f"Applied {len(outcome.done)} change(s) ({outcome.statements} statement(s)).")
+        if result.has_changes:
+            outcome = guard(
+                printer,
+                lambda: execute_plan(result, session, parallelism=parallelism, on_event=printer.apply_event),
+            )
+            if not outcome.ok:
+                for change, error in outcome.failed:
+                    printer.error(f"{change.ref}: {error}")
+                for change in outcome.skipped:
+                    printer.error(f"{change.ref}: not applied (a change it depends on failed)")
+                fail(printer, f"apply failed: {len(outcome.done)} change(s) applied, {len(outcome.failed)} failed")
+            printer.ok(f"Applied {len(outcome.done)} change(s) ({outcome.statements} statement(s)).")
+        if aws is None:
+            return
+        # After the Snowflake changes: the pipes exist now, and SHOW PIPES gives their channels.
+        try:
+            done = guard(printer, lambda: workflow.aws_side(project, session, name, dry_run=False))
+        except AwsWiringError as exc:
+            fail(printer, f"the Snowflake changes were applied, the AWS side failed: {exc}")
+        printer.lines(aws_lines(done or [], applied=True))
 
 
 @app.command()

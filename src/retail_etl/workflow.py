@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retail_etl.identifiers import Identifier
 from retail_etl.objects.base import ObjectRef
@@ -17,7 +17,10 @@ from retail_etl.spec.models import LocalTargetSpec, SnowflakeTargetSpec
 from retail_etl.spec.resolve import DesiredState, resolve
 from retail_etl.targets.session import Session, TargetError
 
-__all__ = ["Project", "TargetError", "load", "make_plan", "open_session", "scope", "target_name"]
+if TYPE_CHECKING:
+    from retail_etl.aws.changes import AwsChange
+
+__all__ = ["Project", "TargetError", "aws_side", "load", "make_plan", "open_session", "scope", "target_name"]
 
 
 @dataclass
@@ -102,6 +105,18 @@ def make_plan(project: Project, session: Session, target: str) -> Plan:
     plan.target = target
     plan.environment = project.loaded.environment
     return plan
+
+
+def aws_side(
+    project: Project, session: Session, target: str, *, dry_run: bool, skip: bool = False
+) -> list[AwsChange] | None:
+    """The target's AWS changes (what a plan shows, or what apply did), or None when the target has no AWS side
+    or ``skip`` (``--skip-aws``). Raises AwsWiringError."""
+    from retail_etl.aws.wiring import aws_changes, aws_endpoint
+
+    if skip or aws_endpoint(project, target) is None:
+        return None
+    return aws_changes(project, session, target, dry_run=dry_run)
 
 
 def current_fingerprint(session: Session, saved_scope: Mapping[str, Any]) -> str:

@@ -11,14 +11,10 @@ MAX_ATTEMPTS = 10
 
 
 def target_endpoint(project: Project, target: str) -> tuple[str | None, str | None]:
-    """The target's ``(aws_region, aws_endpoint_url)``; a local target has neither, so boto3's own settings
-    (``AWS_REGION``, ``AWS_ENDPOINT_URL``, the config file) decide."""
-    from retail_etl.spec.models import SnowflakeTargetSpec
-
+    """The target's ``(aws_region, aws_endpoint_url)``; unset ones (a local target without them) leave it to
+    boto3's own settings (``AWS_REGION``, ``AWS_ENDPOINT_URL``, the config file)."""
     spec = project.loaded.project.targets[target]
-    if isinstance(spec, SnowflakeTargetSpec):
-        return spec.aws_region, spec.aws_endpoint_url
-    return None, None
+    return spec.aws_region, spec.aws_endpoint_url
 
 
 def aws_client(service: str, *, region: str | None, endpoint_url: str | None) -> Any:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from retail_etl.objects.base import Action, ObjectRef, PropertyChange, Safety
 from retail_etl.plan.planner import PLAN_FORMAT_VERSION, Change, Plan, summary
+
+if TYPE_CHECKING:
+    from retail_etl.aws.changes import AwsChange
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -130,6 +134,29 @@ def plan_lines(plan: Plan, *, show_unchanged: bool = False, show_sql: bool = Fal
     return lines
 
 
+_AWS_STYLES = {"create": "green", "update": "yellow", "delete": "red"}
+
+
+def aws_lines(changes: Sequence[AwsChange], *, applied: bool = False) -> list[tuple[str, str]]:
+    """The AWS section (bucket notifications, SNS topic and subscriptions), printed after the Snowflake changes."""
+    lines: list[tuple[str, str]] = [("bold", "AWS")]
+    lines.extend((_AWS_STYLES[change.action], f"  {change}") for change in changes)
+    if not changes:
+        lines.append(("green", "  No AWS changes: the bucket notifications and the SNS error topic are up to date."))
+    elif applied:
+        lines.append(("bold", f"  Applied {len(changes)} AWS change(s)."))
+    else:
+        lines.append(("bold", f"  AWS: {len(changes)} change(s)."))
+    return lines
+
+
+def aws_to_json(changes: Sequence[AwsChange]) -> list[dict[str, str]]:
+    return [
+        {"action": change.action, "resource": change.resource, "detail": change.detail, "text": str(change)}
+        for change in changes
+    ]
+
+
 def plan_text(plan: Plan, **options: bool) -> str:
     return "\n".join(text for _, text in plan_lines(plan, **options))
 
@@ -137,9 +164,13 @@ def plan_text(plan: Plan, **options: bool) -> str:
 # --- plan files -----------------------------------------------------------------------------------------------
 
 
-def plan_to_json(plan: Plan, scope: dict[str, Any]) -> dict[str, Any]:
+def plan_to_json(plan: Plan, scope: dict[str, Any], aws_changes: Sequence[AwsChange] | None = None) -> dict[str, Any]:
+    """The plan file. ``aws_changes`` (the target's AWS side, None when it has none) goes under ``"aws_changes"``;
+    it is informational: ``apply PLAN`` works out the AWS side again after the Snowflake changes."""
     document = plan.to_json()
     document["scope"] = scope
+    if aws_changes is not None:
+        document["aws_changes"] = aws_to_json(aws_changes)
     for change_json, change in zip(document["changes"], plan.actionable, strict=True):
         change_json["ref"] = change.ref.to_json()
     return document

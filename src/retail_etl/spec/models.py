@@ -279,6 +279,9 @@ class SnowflakeTargetSpec(Strict):
 class LocalTargetSpec(Strict):
     type: Literal["local"]
     path: Annotated[str, Field(min_length=1)] = ".retail-etl"
+    # With an AWS endpoint (moto, an S3-compatible service) plan and apply wire the AWS side as for Snowflake.
+    aws_region: AwsRegion | None = None
+    aws_endpoint_url: Annotated[str, _pattern(re.compile(r"^https?://\S+$"), "not an http(s):// URL")] | None = None
 
 
 TargetSpec = Annotated[SnowflakeTargetSpec | LocalTargetSpec, Field(discriminator="type")]

@@ -1,0 +1,105 @@
+"""The AWS side of ``plan`` and ``apply``: each auto-ingest pipe's bucket notification to its SQS channel, and the
+SNS error topic of the notification integration.
+
+:func:`aws_changes` is what plan shows (``dry_run=True``) and what apply does after the Snowflake changes
+(``dry_run=False``, when the pipes exist and SHOW PIPES gives their channels).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from retail_etl.aws.changes import AwsChange, AwsWiringError
+from retail_etl.aws.notifications import (
+    desired_queue_configurations,
+    ensure_bucket_notifications,
+    managed_prefix,
+    notification_id,
+    pipe_notifications,
+)
+
+if TYPE_CHECKING:
+    from retail_etl.targets.session import Session
+    from retail_etl.workflow import Project
+
+PENDING = "pending: the pipe's notification channel is known after apply"
+
+
+def aws_endpoint(project: Project, target: str) -> tuple[str | None, str | None] | None:
+    """The target's ``(aws_region, aws_endpoint_url)`` when it has an AWS side, else None: a Snowflake target
+    always has one; a local target only when it names an AWS endpoint (moto, an S3-compatible service)."""
+    from retail_etl.spec.models import LocalTargetSpec, SnowflakeTargetSpec
+
+    spec = project.loaded.project.targets[target]
+    if isinstance(spec, SnowflakeTargetSpec):
+        return spec.aws_region, spec.aws_endpoint_url
+    if isinstance(spec, LocalTargetSpec) and spec.aws_endpoint_url:
+        return spec.aws_region, spec.aws_endpoint_url
+    return None
+
+
+def aws_changes(project: Project, session: Session, target_name: str, *, dry_run: bool) -> list[AwsChange]:
+    """What the AWS side changes (``dry_run``: would change) for the target; ``[]`` when it has no AWS side.
+    Raises :class:`AwsWiringError` (message safe to print) on missing credentials and on AWS errors."""
+    endpoint = aws_endpoint(project, target_name)
+    if endpoint is None:
+        return []
+    region, endpoint_url = endpoint
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from retail_etl.aws.clients import aws_client
+    from retail_etl.aws.sns import ensure_error_topic
+
+    # Checked up front: without credentials boto3 fails only inside the first call, after its retries.
+    if boto3.session.Session(region_name=region).get_credentials() is None:
+        raise AwsWiringError(
+            f"no AWS credentials found for target {target_name!r} (environment, shared credentials and config files,"
+            " SSO, container or instance role): configure them, or pass --skip-aws to leave the AWS side alone"
+        )
+    pipelines = project.desired.pipelines
+    database = project.desired.database
+    rows = _show_pipes(session, database.sql, tolerate_missing=dry_run)
+    by_bucket = pipe_notifications(pipelines, rows)
+    known = {item.id for items in by_bucket.values() for item in items}
+    changes: list[AwsChange] = []
+    try:
+        s3 = aws_client("s3", region=region, endpoint_url=endpoint_url)
+        for bucket in sorted({pipeline.bucket for pipeline in pipelines}):
+            desired = desired_queue_configurations(by_bucket.get(bucket, []))
+            changes.extend(
+                ensure_bucket_notifications(
+                    s3, bucket, desired, dry_run=dry_run, managed_prefix=managed_prefix(database.stored)
+                )
+            )
+        for pipeline in pipelines:
+            name = pipeline.pipe.name
+            if not pipeline.pipe.auto_ingest or name.database is None or name.schema is None:
+                continue
+            identifier = notification_id(name.database.stored, name.schema.stored, name.name.stored)
+            if identifier in known:
+                continue
+            if not dry_run:
+                raise AwsWiringError(
+                    f"pipe {name.sql} has no notification channel in SHOW PIPES after apply: is it AUTO_INGEST?"
+                )
+            changes.append(AwsChange("create", f"s3://{pipeline.bucket} notification {identifier}", PENDING))
+        integration = project.loaded.project.notification_integration
+        sns = aws_client("sns", region=region, endpoint_url=endpoint_url)
+        changes.extend(ensure_error_topic(sns, integration.topic_arn, integration.subscriptions, dry_run=dry_run))
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsWiringError(f"AWS: {exc}") from exc
+    return changes
+
+
+def _show_pipes(session: Session, database_sql: str, *, tolerate_missing: bool) -> list[dict[str, object]]:
+    """SHOW PIPES of the database. Before the first apply the database does not exist: no pipes yet, so every
+    notification is pending (in a plan); after apply it must answer."""
+    from retail_etl.targets.session import SessionError
+
+    try:
+        return list(session.query(f"SHOW PIPES IN DATABASE {database_sql}"))
+    except SessionError as exc:
+        if tolerate_missing:
+            return []
+        raise AwsWiringError(f"SHOW PIPES IN DATABASE {database_sql} failed: {exc}") from exc
