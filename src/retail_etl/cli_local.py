@@ -105,8 +105,18 @@ def run(
     """Load new files through the pipes, then run the tasks that are due (or all started ones with --now)."""
     printer = Printer()
     project = load_project_or_exit(printer, project_dir, env)
+    from retail_etl.spec.models import LocalTargetSpec
+
+    name = target_or_exit(printer, project, target)
+    spec = project.loaded.project.targets[name]
     with _runtime(printer, project, target) as runtime:
-        loads = guard(printer, runtime.ingest)
+        if isinstance(spec, LocalTargetSpec) and spec.aws_endpoint_url is not None:
+            # Snowpipe fed by S3 events: the channel's events first, error notifications published to SNS.
+            from retail_etl.local.sqs_ingest import consume_events
+
+            loads = guard(printer, lambda: consume_events(runtime, project, name))
+        else:
+            loads = guard(printer, runtime.ingest)
         runs = guard(printer, runtime.run_now if now else runtime.run_due)
     if loads:
         _table(
