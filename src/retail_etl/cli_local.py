@@ -29,6 +29,7 @@ from retail_etl.cli_common import (
 from retail_etl.console import Printer
 
 if TYPE_CHECKING:
+    from retail_etl.local.pipes import FileLoadResult
     from retail_etl.local.runtime import LocalRuntime
     from retail_etl.upload.results import UploadedFile
     from retail_etl.workflow import Project
@@ -105,18 +106,9 @@ def run(
     """Load new files through the pipes, then run the tasks that are due (or all started ones with --now)."""
     printer = Printer()
     project = load_project_or_exit(printer, project_dir, env)
-    from retail_etl.spec.models import LocalTargetSpec
-
     name = target_or_exit(printer, project, target)
-    spec = project.loaded.project.targets[name]
     with _runtime(printer, project, target) as runtime:
-        if isinstance(spec, LocalTargetSpec) and spec.aws_endpoint_url is not None:
-            # Snowpipe fed by S3 events: the channel's events first, error notifications published to SNS.
-            from retail_etl.local.sqs_ingest import consume_events
-
-            loads = guard(printer, lambda: consume_events(runtime, project, name))
-        else:
-            loads = guard(printer, runtime.ingest)
+        loads = _auto_ingest(printer, runtime, project, name)
         runs = guard(printer, runtime.run_now if now else runtime.run_due)
     if loads:
         _table(
@@ -244,11 +236,24 @@ def sample_data(
     )
 
 
+def _auto_ingest(printer: Printer, runtime: LocalRuntime, project: Project, target: str) -> list[FileLoadResult]:
+    """The pipes load their new files: straight from the local bucket folder, or — on a local target wired to an
+    S3 endpoint — as Snowpipe does, from the S3 events on their channels (failed files then published to SNS)."""
+    from retail_etl.spec.models import LocalTargetSpec
+
+    spec = project.loaded.project.targets[target]
+    if isinstance(spec, LocalTargetSpec) and spec.aws_endpoint_url is not None:
+        from retail_etl.local.sqs_ingest import consume_events
+
+        return guard(printer, lambda: consume_events(runtime, project, target))
+    return guard(printer, runtime.ingest)
+
+
 def ingest_uploaded(project: Project, target: str, files: list[UploadedFile]) -> None:
     """After `retail-etl upload` on the local target: the pipes load the new files (auto-ingest)."""
     printer = Printer()
     with _runtime(printer, project, target) as runtime:
-        loads = runtime.ingest()
+        loads = _auto_ingest(printer, runtime, project, target)
     if loads:
         _table(
             printer,

@@ -219,12 +219,15 @@ class _Run:
 
 
 def _local_bucket(project: Project, target: str) -> Path | None:
-    """The local target's bucket folder; None for an S3 target."""
+    """The local target's bucket folder; None when files go to S3 (a Snowflake target, or a local target wired to
+    an S3 endpoint, whose pipes then take files in from the S3 events)."""
     from retail_etl.spec.models import LocalTargetSpec
     from retail_etl.upload.folder import bucket_root
 
     spec = project.loaded.project.targets[target]
-    return bucket_root(project.loaded.project_dir, spec.path) if isinstance(spec, LocalTargetSpec) else None
+    if isinstance(spec, LocalTargetSpec) and spec.aws_endpoint_url is None:
+        return bucket_root(project.loaded.project_dir, spec.path)
+    return None
 
 
 def _open_store(
@@ -236,16 +239,17 @@ def _open_store(
 
         hook = partial(local_ingest, project, target) if local_ingest is not None else None
         return FolderStore(local), hook
-    from retail_etl.spec.models import SnowflakeTargetSpec
+    from retail_etl.spec.models import LocalTargetSpec
     from retail_etl.upload.s3 import S3Store, UploadSetupError, s3_client
 
     spec = project.loaded.project.targets[target]
-    assert isinstance(spec, SnowflakeTargetSpec)
     try:
         client = s3_client(region=spec.aws_region, endpoint_url=spec.aws_endpoint_url, concurrency=concurrency)
     except UploadSetupError as exc:
         fail(printer, f"cannot reach S3 for target {target!r}: {exc}")
-    return S3Store(client, concurrency=concurrency), None
+    # A local target wired to S3 loads what arrives there at once, from the events on its pipes' channels.
+    hook = partial(local_ingest, project, target) if isinstance(spec, LocalTargetSpec) and local_ingest else None
+    return S3Store(client, concurrency=concurrency), hook
 
 
 def _dry_run_location(project: Project, target: str) -> Callable[[Route], str]:
