@@ -41,13 +41,14 @@ tasks_app = typer.Typer(help="Task runs on the local target.", no_args_is_help=T
 def _runtime(printer: Printer, project: Project, target: str | None) -> Iterator[LocalRuntime]:
     from retail_etl.local.runtime import LocalRuntime
     from retail_etl.spec.models import LocalTargetSpec
+    from retail_etl.targets.local import is_deployed
 
     name = target_or_exit(printer, project, target)
     spec = project.loaded.project.targets[name]
     if not isinstance(spec, LocalTargetSpec):
         fail(printer, f"target {name!r} is a Snowflake account: this command runs on the local target", EXIT_INPUT)
     root = project.loaded.project_dir / spec.path
-    if not (root / "catalog.json").exists():
+    if not is_deployed(root):
         fail(printer, f"nothing is deployed on target {name!r} yet: run `retail-etl apply` first")
     runtime = LocalRuntime(root)
     try:

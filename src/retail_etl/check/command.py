@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 def _local_results(printer: Printer, project: Project, target: str, root: Path) -> list[CheckResult]:
     from retail_etl.check.health import local_checks
     from retail_etl.local.runtime import LocalRuntime
+    from retail_etl.targets.local import is_deployed
 
-    if not (root / "catalog.json").exists():
+    if not is_deployed(root):
         fail(printer, f"nothing is deployed on target {target!r} yet: run `retail-etl apply` first")
     runtime = LocalRuntime(root)
     try:

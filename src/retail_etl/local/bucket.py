@@ -22,7 +22,7 @@ BUCKET_FOLDER = "bucket"
 _BUCKET_NAME = re.compile(r"\A[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 # put_file writes here first and renames into place, so a listing never sees half a file. The name is not a valid
 # bucket name, so no stage can ever list it.
-_INCOMING = ".incoming"
+INCOMING = ".incoming"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -128,7 +128,7 @@ def put_file(root: Path, bucket: str, key: str, source: Path) -> StagedFile:
     if not key or key.endswith("/"):
         raise BucketError(f"key {key!r} names a folder, not an object")
     target = root / bucket / key
-    incoming = root / _INCOMING
+    incoming = root / INCOMING
     incoming.mkdir(parents=True, exist_ok=True)
     temporary = incoming / uuid.uuid4().hex
     try:

@@ -56,7 +56,7 @@ from retail_etl.local import translate
 from retail_etl.local.api import ROW_SEQUENCE_COLUMN, LocalSqlError, StatementResult
 from retail_etl.local.translate import DML_KINDS, SEQUENCE, RelationKind, StatementKind, StreamWindow, Translation
 from retail_etl.local.warehouse import DEFAULT_TIMEZONE, Warehouse, quote, row_sequence, stream_offsets
-from retail_etl.targets.local import CATALOG_FILE
+from retail_etl.targets.local import CATALOG_FILE, read_catalog
 
 # Snowflake's LOCK_TIMEOUT default (12 hours).
 DEFAULT_LOCK_TIMEOUT = 43200.0
@@ -125,9 +125,12 @@ class LocalEngine:
     ) -> LocalEngine:
         """The engine of the local target folder ``root``: its catalog (``catalog.json``) and its warehouse, whose
         connections use ``timezone`` as Snowflake sessions use their TIMEZONE parameter."""
-        path = root / CATALOG_FILE
-        account = Account.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else Account()
-        return cls(account, Warehouse(root, timezone=timezone), catalog_path=path, lock_timeout=lock_timeout)
+        return cls(
+            read_catalog(root),
+            Warehouse(root, timezone=timezone),
+            catalog_path=root / CATALOG_FILE,
+            lock_timeout=lock_timeout,
+        )
 
     def session(
         self,

@@ -22,15 +22,22 @@ if TYPE_CHECKING:
 CATALOG_FILE = "catalog.json"
 
 
+def is_deployed(root: Path) -> bool:
+    """Whether anything was applied to the local target folder ``root`` yet."""
+    return (root / CATALOG_FILE).exists()
+
+
+def read_catalog(root: Path) -> Account:
+    """The emulated account saved in ``root`` (an empty one before the first apply)."""
+    path = root / CATALOG_FILE
+    return Account.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else Account()
+
+
 class LocalSession:
     def __init__(self, root: Path, *, query_tag: str | None = None) -> None:
         self.root = root
         self.catalog_path = root / CATALOG_FILE
-        self.account = (
-            Account.from_json(json.loads(self.catalog_path.read_text(encoding="utf-8")))
-            if self.catalog_path.exists()
-            else Account()
-        )
+        self.account = read_catalog(root)
         # Shared by reads and statements, as one Snowflake session's current database, schema and query tag are.
         self.context = SessionContext(query_tag=query_tag)
         self._engine: LocalEngine | None = None

@@ -10,17 +10,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from retail_etl.local.bucket import INCOMING, buckets_root
 from retail_etl.upload.results import Delivery, Existing, Outcome, overwrite_note, settle
 from retail_etl.upload.routing import Route
 from retail_etl.upload.streams import BLOCK, GzipReader, Readable, SourceReader, sha256_file, sha256_gunzipped
 
-# Files are written here first and then moved into place, so a half-written file never shows under a bucket
-# prefix. Bucket names cannot start with a dot, so this is never a bucket.
-STAGING = ".incoming"
-
 
 def bucket_root(project_dir: Path, target_path: str) -> Path:
-    return project_dir / target_path / "bucket"
+    return buckets_root(project_dir / target_path)
 
 
 class FolderStore:
@@ -43,7 +40,7 @@ class FolderStore:
         settled = settle(existing, sha256, force=force, route=route)
         if settled is not None:
             return settled
-        staging = self.root / STAGING
+        staging = self.root / INCOMING
         staging.mkdir(parents=True, exist_ok=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=staging)
