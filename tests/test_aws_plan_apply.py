@@ -5,7 +5,6 @@ apply creates them after the Snowflake changes; S3 events then reach the pipe's 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -14,6 +13,8 @@ from uuid import uuid4
 import boto3
 import pytest
 from typer.testing import CliRunner, Result
+
+from conftest import copy_customer_pipelines
 
 # The fixtures are used by name (pytest), not referenced.
 from moto_server import aws_credentials, moto_endpoint, moto_server_url  # noqa: F401
@@ -41,7 +42,7 @@ def copy_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str 
     bucket, topic = f"retail-etl-test-{suffix}", f"arn:aws:sns:us-east-1:123456789012:errors-{suffix}"
     monkeypatch.setenv("RETAIL_ETL_BUCKET", bucket)
     monkeypatch.setenv("RETAIL_ETL_SNS_TOPIC_ARN", topic)
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     if endpoint is not None:
         project_file = tmp_path / "pipelines" / "project.yml"
         text = project_file.read_text(encoding="utf-8")

@@ -4,7 +4,6 @@ the pipe's queue, the SNS error topic and its subscriptions, the integrations' I
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -14,6 +13,8 @@ import boto3
 import pytest
 import typer
 from typer.testing import CliRunner, Result
+
+from conftest import copy_customer_pipelines
 
 # The fixtures are used by name (pytest), not referenced.
 from moto_server import aws_credentials, moto_endpoint, moto_server_url  # noqa: F401
@@ -201,7 +202,7 @@ def test_non_overlapping_configurations_are_fine() -> None:
 
 
 def test_pipe_notifications_come_from_show_pipes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     monkeypatch.setenv("RETAIL_ETL_BUCKET", "my-bucket")
     project = load(tmp_path, None)
     rows = [
@@ -362,7 +363,7 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RETAIL_ETL_S3_ROLE_ARN", f"arn:aws:iam::123456789012:role/snowflake/s3-{suffix}")
     monkeypatch.setenv("RETAIL_ETL_SNS_ROLE_ARN", f"arn:aws:iam::123456789012:role/sns-{suffix}")
     monkeypatch.delenv("RETAIL_ETL_SNS_TOPIC_ARN", raising=False)
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     result = CliRunner().invoke(main_app, ["apply", "--auto-approve", "-C", str(tmp_path)])
     assert result.exit_code == 0, result.output
     return tmp_path
@@ -461,7 +462,7 @@ def test_apply_names_a_missing_role(deployed: Path, moto_endpoint: str, monkeypa
 
 
 def test_bad_input_and_an_undeployed_account_end_without_traceback(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     assert aws("trust-policy", "-C", str(tmp_path), "-t", "nope").exit_code == 2
     assert aws("trust-policy", "-C", str(tmp_path), "-e", "nope").exit_code == 2
     undeployed = aws("trust-policy", "-C", str(tmp_path))

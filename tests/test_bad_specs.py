@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.spec.load import SpecError, load_project
 from retail_etl.spec.resolve import resolve
@@ -106,7 +107,7 @@ def test_shipped_project_validates(env: str | None) -> None:
 
 def _copy_shipped(tmp_path: Path) -> Path:
     project = tmp_path / "project"
-    shutil.copytree(REPO / "pipelines", project / "pipelines")
+    copy_customer_pipelines(project / "pipelines")
     return project
 
 
@@ -209,7 +210,7 @@ def test_hostile_yaml_is_reported_not_raised(tmp_path: Path, text: str, message:
 
 
 def test_an_empty_variable_takes_the_default_as_in_the_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     monkeypatch.setenv("RETAIL_ETL_BUCKET", "")
     rendered = CliRunner().invoke(app, ["render", "-C", str(tmp_path)])
     assert rendered.exit_code == 0, rendered.stderr

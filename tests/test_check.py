@@ -4,7 +4,6 @@ queries against the emulated account, and the command end to end on the local ta
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from conftest import copy_customer_pipelines
 from retail_etl.aws.notifications import PipeNotification, desired_queue_configurations
 from retail_etl.check.command import register
 from retail_etl.check.health import (
@@ -121,7 +121,7 @@ def test_notification_missing_or_pipe_without_channel_is_unhealthy() -> None:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     retail_etl(tmp_path, "apply", "--auto-approve")
     return tmp_path
 
@@ -193,7 +193,7 @@ def test_file_that_failed_to_load_is_unhealthy(project: Path) -> None:
 
 
 def test_not_deployed_and_unknown_target_end_without_traceback(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     checker = checker_app()
     runner = CliRunner()
     assert runner.invoke(checker, ["check", "-C", str(tmp_path)]).exit_code == 1

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.emulator import Account, EmulatorError
 from retail_etl.targets.local import LocalSession
@@ -24,7 +25,7 @@ STREAM = "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_STREAM"
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path

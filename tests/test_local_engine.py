@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.emulator import Account
 from retail_etl.local import engine as engine_module
@@ -523,7 +523,7 @@ def run_procedure(session: LocalSqlSession, statements: dict[str, str]) -> tuple
 def test_the_shipped_pipeline_runs_stream_to_silver_and_gold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     cli(tmp_path, "apply", "--auto-approve")
     statements = procedure_statements(tmp_path)
     engine = LocalEngine.open(tmp_path / ".retail-etl")

@@ -8,13 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.local.bucket import buckets_root
 from retail_etl.sample.customers import customer_days
@@ -29,7 +29,7 @@ DAY1, DAY2, BAD = list(DAYS)
 def project(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     spec = tmp_path / "pipelines" / "customer.yml"
     spec.write_text(spec.read_text().replace("language: javascript", f"language: {request.param}"))
     cli(tmp_path, "apply", "--auto-approve")

@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ import sqlglot
 from sqlglot import exp
 from typer.testing import CliRunner
 
+from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.emulator import Account
 from retail_etl.local.api import INTERNAL_SCHEMA, ROW_SEQUENCE_COLUMN, LocalSqlError
@@ -680,7 +680,7 @@ def test_the_shipped_customer_pipe_loads_a_customers_file(tmp_path: Path, monkey
     for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
     project = tmp_path / "project"
-    shutil.copytree(REPO / "pipelines", project / "pipelines")
+    copy_customer_pipelines(project / "pipelines")
     runner = CliRunner()
     applied = runner.invoke(app, ["apply", "--auto-approve", "-C", str(project)])
     assert applied.exit_code == 0, applied.output

@@ -7,7 +7,6 @@ stores what is between the delimiters), and run on :class:`DuckDbRunner`, a test
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from conftest import copy_customer_pipelines
 from local_runner import DuckDbRunner
 from retail_etl.emulator.lexer import TokenKind, tokenize
 from retail_etl.identifiers import Identifier, QualifiedName, sql_literal
@@ -44,7 +44,7 @@ DUPLICATE_ROW = '100090 (42P18): Duplicate row detected during DML action\nRow V
 def sql_shipped(tmp_path_factory: pytest.TempPathFactory) -> DesiredState:
     """The shipped project with ``transform.language: sql``."""
     project = tmp_path_factory.mktemp("sql_project")
-    shutil.copytree(REPO / "pipelines", project / "pipelines")
+    copy_customer_pipelines(project / "pipelines")
     spec = project / "pipelines" / "customer.yml"
     text = spec.read_text()
     assert "language: javascript" in text

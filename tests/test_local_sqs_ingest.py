@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -16,6 +15,8 @@ from uuid import uuid4
 import boto3
 import pytest
 from typer.testing import CliRunner, Result
+
+from conftest import copy_customer_pipelines
 
 # The fixtures are used by name (pytest), not referenced.
 from moto_server import aws_credentials, moto_endpoint, moto_server_url  # noqa: F401
@@ -74,7 +75,7 @@ def test_s3_events_feed_the_local_pipe_and_failed_files_reach_the_sns_topic(
     bucket, topic = f"retail-etl-test-{suffix}", f"arn:aws:sns:us-east-1:123456789012:errors-{suffix}"
     monkeypatch.setenv("RETAIL_ETL_BUCKET", bucket)
     monkeypatch.setenv("RETAIL_ETL_SNS_TOPIC_ARN", topic)
-    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
+    copy_customer_pipelines(tmp_path / "pipelines")
     project_file = tmp_path / "pipelines" / "project.yml"
     text = project_file.read_text(encoding="utf-8")
     assert LOCAL_TARGET in text

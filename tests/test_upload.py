@@ -9,7 +9,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import signal
 import threading
 import time
@@ -25,6 +24,8 @@ import typer
 from click.testing import Result
 from rich.console import Console
 from typer.testing import CliRunner
+
+from conftest import copy_customer_pipelines
 
 # The fixtures are used by name (pytest), not referenced.
 from moto_server import FaultProxy, aws_credentials, moto_endpoint, moto_server_url  # noqa: F401
@@ -55,7 +56,7 @@ DAY = date(2026, 11, 26)
 def make_project(root: Path, endpoint: str = "http://127.0.0.1:9") -> Path:
     """The shipped project plus a ``sales`` pipeline (date-partitioned, gzip) and a ``moto`` S3 target."""
     spec_dir = root / "pipelines"
-    shutil.copytree(REPO / "pipelines", spec_dir)
+    copy_customer_pipelines(spec_dir)
     customer = (spec_dir / "customer.yml").read_text(encoding="utf-8")
     sales = re.sub(r"^pipeline: customer$", "pipeline: sales", customer, flags=re.MULTILINE)
     sales = sales.replace("  prefix: raw_data/customer/\n", "  prefix: raw_data/sales/\n  partition_by_date: true\n")
