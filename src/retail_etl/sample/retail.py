@@ -25,6 +25,7 @@ import csv
 import json
 import math
 import random
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -181,11 +182,21 @@ def generate(
         " FIRST_NAME VARCHAR, LAST_NAME VARCHAR, PRODUCT_ID INTEGER, QUANTITY INTEGER, UNIT_PRICE DECIMAL(10,2),"
         " DISCOUNT DECIMAL(10,2))"
     )
-    for day in range(days):
-        when = START + timedelta(days=day)
-        files["customers"].append(_customer_file(con, out, day, when, max(1, size["customers"] // 2000)))
-        files["sales"].extend(_sales_files(con, out, day=day, when=when, size=size, chunk_rows=chunk_rows))
-        files["inventory"].append(_inventory_file(con, out, day, when))
+    # A day's statements are smaller than one DuckDB row group, so DuckDB runs each on one core: the work is spread
+    # by hand instead. Customer and inventory files are written on a second connection while the sales are built,
+    # and each sales chunk's CSV is written while the next chunk is built. Every value is a pure function of its
+    # keys and every file is written in key order, so the bytes do not depend on what ran where.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        side = pool.submit(_customer_and_inventory_files, con.cursor(), out, days, size["customers"])
+        writer = _SalesWriter(con, pool)
+        for day in range(days):
+            files["sales"].extend(
+                _sales_files(
+                    con, writer, out, day=day, when=START + timedelta(days=day), size=size, chunk_rows=chunk_rows
+                )
+            )
+        writer.close()
+        files["customers"], files["inventory"] = side.result()
     con.close()
 
     planted_path = out / "planted.json"
@@ -424,8 +435,61 @@ def _cdf(con: DuckDBPyConnection, when: date) -> None:
     """)
 
 
+def _customer_and_inventory_files(
+    con: DuckDBPyConnection, out: Path, days: int, customers: int
+) -> tuple[list[Path], list[Path]]:
+    customer_files, inventory_files = [], []
+    for day in range(days):
+        when = START + timedelta(days=day)
+        customer_files.append(_customer_file(con, out, day, when, max(1, customers // 2000)))
+        inventory_files.append(_inventory_file(con, out, day, when))
+    con.close()
+    return customer_files, inventory_files
+
+
+class _SalesWriter:
+    """Writes one sales chunk's CSV on a second connection while the next chunk is built.
+
+    Chunks alternate between two tables, and at most one write is in flight, so a table is never rebuilt while
+    its CSV is being written.
+    """
+
+    def __init__(self, con: DuckDBPyConnection, pool: ThreadPoolExecutor) -> None:
+        self._con = con.cursor()
+        self._pool = pool
+        self._pending: Future[None] | None = None
+        self.chunks = 0
+
+    def table(self) -> str:
+        return f"lines_{self.chunks % 2}"
+
+    def write(self, sql: str) -> None:
+        self.wait()
+        self._pending = self._pool.submit(self._run, sql)
+        self.chunks += 1
+
+    def _run(self, sql: str) -> None:
+        self._con.execute(sql)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+    def close(self) -> None:
+        self.wait()
+        self._con.close()
+
+
 def _sales_files(
-    con: DuckDBPyConnection, out: Path, *, day: int, when: date, size: dict[str, int], chunk_rows: int
+    con: DuckDBPyConnection,
+    writer: _SalesWriter,
+    out: Path,
+    *,
+    day: int,
+    when: date,
+    size: dict[str, int],
+    chunk_rows: int,
 ) -> list[Path]:
     doy = when.timetuple().tm_yday
     season = 1 + SEASON_AMPLITUDE * math.cos(2 * math.pi * (doy - SEASON_PEAK_DOY) / 365)
@@ -440,8 +504,9 @@ def _sales_files(
         high = min(n_orders, low + per_chunk)
         suffix = "" if len(chunks) == 1 else f"_part{number}"
         path = out / f"sales_{when.isoformat()}{suffix}.csv"
+        lines = writer.table()
         con.execute(f"""
-            CREATE OR REPLACE TABLE lines AS
+            CREATE OR REPLACE TABLE {lines} AS
             WITH o AS (
                 SELECT i, u(i, 'seg', {day}) AS us, u(i, 'cust', {day}) AS uc, u(i, 'n', {day}) AS un,
                        u(i, 'pair', {day}) AS up
@@ -498,7 +563,7 @@ def _sales_files(
             INSERT INTO pending_returns
             SELECT {day} + 1 + floor(u(i * 8 + LINE_NUMBER, 'rday', {day}) * 7)::INT, ORDER_ID, LINE_NUMBER,
                 STORE_ID, FIRST_NAME, LAST_NAME, PRODUCT_ID, QUANTITY, UNIT_PRICE, DISCOUNT
-            FROM lines WHERE seg <> 'lapsed' AND u(i * 8 + LINE_NUMBER, 'ret', {day}) < {RETURN_RATE}
+            FROM {lines} WHERE seg <> 'lapsed' AND u(i * 8 + LINE_NUMBER, 'ret', {day}) < {RETURN_RATE}
         """)
         returns = ""
         if high == n_orders:
@@ -510,20 +575,21 @@ def _sales_files(
                     STORE_ID, FIRST_NAME, LAST_NAME, PRODUCT_ID, -QUANTITY, UNIT_PRICE, -DISCOUNT
                 FROM pending_returns WHERE return_day = {day}
             """
-        con.execute(f"""
+        writer.write(f"""
             COPY (
                 SELECT ORDER_ID, LINE_NUMBER, ts AS ORDER_TS, STORE_ID, FIRST_NAME,
                     LAST_NAME, PRODUCT_ID, QUANTITY, UNIT_PRICE, DISCOUNT
                 FROM (
                     SELECT ORDER_ID, LINE_NUMBER, ts, STORE_ID, FIRST_NAME, LAST_NAME, PRODUCT_ID, QUANTITY,
                         UNIT_PRICE, DISCOUNT
-                    FROM lines {returns}
+                    FROM {lines} {returns}
                 )
                 ORDER BY ORDER_ID, LINE_NUMBER
             ) TO {_sql_text(path)} (HEADER, DELIMITER ',')
         """)
         paths.append(path)
-    con.execute(f"DELETE FROM pending_returns WHERE return_day <= {day}")
+    # Returns due before today are written; today's may still be in the CSV being written.
+    con.execute(f"DELETE FROM pending_returns WHERE return_day < {day}")
     return paths
 
 
