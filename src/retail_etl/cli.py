@@ -255,11 +255,13 @@ def _register_commands() -> None:
     from retail_etl import cli_local
     from retail_etl.aws.command import register as register_aws
     from retail_etl.check.command import register as register_check
+    from retail_etl.dbt.command import register as register_dbt
     from retail_etl.upload.command import register as register_upload
 
     cli_local.register(app)
     register_aws(app)
     register_check(app)
+    register_dbt(app)
     # On the local target a file that lands in the bucket folder is loaded at once, as auto-ingest does.
     register_upload(app, local_ingest=cli_local.ingest_uploaded)
 

@@ -19,6 +19,7 @@ from retail_etl.targets.session import Session, TargetError
 
 if TYPE_CHECKING:
     from retail_etl.aws.changes import AwsChange
+    from retail_etl.targets.snowflake.config import ConnectionSettings
 
 __all__ = ["Project", "TargetError", "aws_side", "load", "make_plan", "open_session", "scope", "target_name"]
 
@@ -70,19 +71,30 @@ def open_session(
 
         return LocalSession(project.loaded.project_dir / spec.path, query_tag=tag)
     assert isinstance(spec, SnowflakeTargetSpec)
-    from retail_etl.targets.snowflake.config import ConnectionConfigError, resolve_connection
     from retail_etl.targets.snowflake.session import SnowflakeSession
+
+    return SnowflakeSession(snowflake_settings(project, spec, connection, environ), query_tag=tag)
+
+
+def snowflake_settings(
+    project: Project,
+    spec: SnowflakeTargetSpec,
+    connection: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ConnectionSettings:
+    """The connection a Snowflake target uses (the session's and dbt's alike): connections.toml and SNOWFLAKE_*
+    variables as the Snowflake CLI reads them, with the project's database and the target's role over them."""
+    from retail_etl.targets.snowflake.config import ConnectionConfigError, resolve_connection
 
     overrides: dict[str, Any] = {"database": project.desired.database.stored}
     if spec.role:
         overrides["role"] = spec.role
     try:
-        settings = resolve_connection(
+        return resolve_connection(
             connection or spec.connection, environ=os.environ if environ is None else environ, overrides=overrides
         )
     except ConnectionConfigError as exc:
         raise TargetError(str(exc)) from exc
-    return SnowflakeSession(settings, query_tag=tag)
 
 
 def scope(project: Project) -> dict[str, Any]:

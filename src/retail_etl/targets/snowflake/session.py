@@ -73,8 +73,13 @@ class SnowflakeSession:
 
 
 def _text(exc: Exception) -> str:
-    # The driver's str() carries the error code, SQLSTATE, message and query ID ("002003 (42S02): ... (sfqid=...)").
-    return str(exc) or type(exc).__name__
+    # The driver's str() carries the error code, SQLSTATE and message ("002003 (42S02): ..."); connector 3.x also
+    # appended the query ID, 4.x no longer does, and the query ID is what Snowflake support asks for.
+    text = str(exc) or type(exc).__name__
+    query_id = getattr(exc, "sfqid", None)
+    if query_id and "sfqid=" not in text:
+        text = f"{text} (sfqid={query_id})"
+    return text
 
 
 def _first_line(sql: str) -> str:
