@@ -1,0 +1,469 @@
+"""Issue #5 §3, §5: the dbt project (dbt/) builds silver models, SCD2 snapshots and the gold layer on the local
+target, and its answers match independent computations over the generated files and planted.json.
+
+The module fixture deploys the shipped pipelines, loads four weeks of generated retail files (one file at a time,
+in name order, so "the latest load wins" means "the latest day wins"), runs the tasks and `retail-etl dbt build`
+(every model, snapshot and dbt data test). The checks recompute each answer in Python from the raw CSVs: customers
+cleaned and deduplicated, sales to the cent per day, store and product with the week-over-week change, RFM scores,
+the lapsed segment, the planted stock-outs, the planted product pairs and the recommendations they drive. A second
+load then changes one customer's address (in a dirty spelling of the name) and replays a sales file under another
+name: the snapshot keeps both versions of that customer with contiguous validity, and nothing is counted twice.
+Last, the models are compiled for the Snowflake target without a connection and parsed as Snowflake SQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from retail_etl.cli import app
+from retail_etl.sample.customers import HEADER
+
+REPO = Path(__file__).resolve().parents[1]
+DAYS = 28
+LAPSED_AFTER_DAYS = 14  # dbt_project.yml vars (defaults)
+NEW_CUSTOMER_DAYS = 14
+OPEN_END = datetime(9999, 12, 31)
+NEW_ADDRESS = "742 Evergreen Terrace"
+
+
+@dataclass(frozen=True)
+class Built:
+    project: Path
+    data: Path
+    planted: dict[str, Any]
+
+
+def cli(project: Path, *args: str, code: int = 0) -> Any:
+    result = CliRunner().invoke(app, [*args, "-C", str(project)])
+    assert "Traceback" not in result.output + result.stderr
+    assert result.exit_code == code, result.output + result.stderr
+    return result
+
+
+def dbt_build(project: Path) -> None:
+    """`retail-etl dbt build`: the profile and --vars come from the project; a failing model or test fails it."""
+    cli(project, "dbt", "build")
+
+
+def query(project: Path, sql: str) -> list[dict[str, Any]]:
+    """Rows of the warehouse file, read directly: `retail-etl query` knows only the objects retail-etl manages,
+    not dbt's models. Opened read-only and closed at once, so the next CLI command can write."""
+    import duckdb
+
+    connection = duckdb.connect(str(project / ".retail-etl" / "warehouse" / "SNOWLAKE_DB.duckdb"), read_only=True)
+    try:
+        cursor = connection.execute(sql)
+        columns = [column[0].upper() for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def upload_in_order(project: Path, files: list[Path]) -> None:
+    # One at a time: each file is loaded as it lands, so load order is name (= day) order.
+    cli(project, "upload", "--concurrency", "1", *(str(p) for p in files))
+
+
+def raw_rows(folder: Path, pattern: str) -> list[dict[str, str]]:
+    return [row for path in sorted(folder.glob(pattern)) for row in csv.DictReader(path.open(encoding="utf-8"))]
+
+
+def proper(text: str) -> str:
+    """Trimmed, every word (split on spaces and hyphens) capitalised: the silver cleaning rule."""
+    return " ".join(
+        "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-")) for word in text.strip().split(" ")
+    )
+
+
+def line_key(row: dict[str, str]) -> tuple[date, int, int]:
+    return date.fromisoformat(row["ORDER_TS"][:10]), int(row["STORE_ID"]), int(row["PRODUCT_ID"])
+
+
+def net_amount(row: dict[str, str]) -> Decimal:
+    return int(row["QUANTITY"]) * Decimal(row["UNIT_PRICE"]) - Decimal(row["DISCOUNT"] or "0")
+
+
+def name_of(row: dict[str, str]) -> tuple[str, str]:
+    return proper(row["FIRST_NAME"]), proper(row["LAST_NAME"])
+
+
+def expected_customers(files: list[Path]) -> dict[tuple[str, str], dict[str, str]]:
+    """Latest row per cleaned name, files in load order, rows in file order; rows without names dropped."""
+    latest: dict[tuple[str, str], dict[str, str]] = {}
+    for path in files:
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            if row["FIRST_NAME"].strip() and row["LAST_NAME"].strip():
+                latest[name_of(row)] = row
+    return latest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    project = tmp_path_factory.mktemp("retail_dbt")
+    shutil.copytree(REPO / "pipelines", project / "pipelines")
+    shutil.copytree(REPO / "dbt", project / "dbt", ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    patch = pytest.MonkeyPatch()
+    for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
+        patch.delenv(name, raising=False)
+    data = project / "data"
+    generated = CliRunner().invoke(app, ["sample-data", "--scale", "1", "--days", str(DAYS), "--out", str(data)])
+    assert generated.exit_code == 0, generated.output
+    cli(project, "apply", "--auto-approve")
+    upload_in_order(project, sorted(data.glob("*.csv")))
+    cli(project, "run", "--now")
+    dbt_build(project)
+    yield Built(project, data, json.loads((data / "planted.json").read_text(encoding="utf-8")))
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def sales(built: Built) -> list[dict[str, str]]:
+    return raw_rows(built.data, "sales_*.csv")
+
+
+@pytest.fixture(scope="module")
+def as_of(sales: list[dict[str, str]]) -> date:
+    return max(date.fromisoformat(row["ORDER_TS"][:10]) for row in sales)
+
+
+# --- silver ---------------------------------------------------------------------------------------------------
+
+
+def test_customers_are_cleaned_and_deduplicated_like_the_raw_files_say(built: Built) -> None:
+    expected = expected_customers(sorted(built.data.glob("customers_*.csv")))
+    rows = query(built.project, "SELECT FIRST_NAME, LAST_NAME, PHONE, ADDRESSLINE1, CITY FROM SILVER.CUSTOMERS_CLEAN")
+    got = {(r["FIRST_NAME"], r["LAST_NAME"]): r for r in rows}
+    assert len(rows) == len(got) == len(expected)
+    assert set(got) == set(expected)
+    for key, raw in expected.items():
+        assert got[key]["PHONE"] == raw["PHONE"].strip(), key
+        assert got[key]["ADDRESSLINE1"] == raw["ADDRESSLINE1"].strip(), key
+        assert got[key]["CITY"] == proper(raw["CITY"]), key
+
+
+# --- daily sales ----------------------------------------------------------------------------------------------
+
+
+def test_sales_totals_reconcile_with_the_raw_files_to_the_cent(built: Built, sales: list[dict[str, str]]) -> None:
+    expected: dict[tuple[date, int, int], Decimal] = defaultdict(Decimal)
+    units: dict[tuple[date, int, int], int] = defaultdict(int)
+    for row in sales:
+        key = line_key(row)
+        expected[key] += net_amount(row)
+        units[key] += int(row["QUANTITY"])
+    rows = query(built.project, "SELECT SALES_DATE, STORE_ID, PRODUCT_ID, NET_SALES, NET_UNITS FROM GOLD.DAILY_SALES")
+    got = {(r["SALES_DATE"], r["STORE_ID"], r["PRODUCT_ID"]): r for r in rows}
+    assert set(got) == set(expected)
+    for key, amount in expected.items():
+        assert got[key]["NET_SALES"] == amount, key
+        assert got[key]["NET_UNITS"] == units[key], key
+    total = sum(expected.values(), Decimal(0))
+    (gold,) = query(built.project, "SELECT SUM(NET_SALES) AS NET FROM GOLD.DAILY_SALES")
+    (by_category,) = query(built.project, "SELECT SUM(NET_SALES) AS NET FROM GOLD.DAILY_CATEGORY_SALES")
+    assert gold["NET"] == by_category["NET"] == total
+
+
+def test_week_over_week_change_compares_with_the_same_weekday_a_week_earlier(
+    built: Built, sales: list[dict[str, str]]
+) -> None:
+    net: dict[tuple[date, int, int], Decimal] = defaultdict(Decimal)
+    for row in sales:
+        net[line_key(row)] += net_amount(row)
+    first = min(day for day, _, _ in net)
+    rows = query(
+        built.project,
+        "SELECT SALES_DATE, STORE_ID, PRODUCT_ID, NET_SALES_PRIOR_WEEK, NET_SALES_WOW_CHANGE FROM GOLD.DAILY_SALES",
+    )
+    assert len(rows) == len(net)
+    compared = 0
+    for r in rows:
+        day = r["SALES_DATE"]
+        prior_day = day - timedelta(days=7)
+        if prior_day < first:
+            assert r["NET_SALES_PRIOR_WEEK"] is None and r["NET_SALES_WOW_CHANGE"] is None, r
+            continue
+        prior = net.get((prior_day, r["STORE_ID"], r["PRODUCT_ID"]), Decimal(0))
+        assert r["NET_SALES_PRIOR_WEEK"] == prior, r
+        assert r["NET_SALES_WOW_CHANGE"] == net[(day, r["STORE_ID"], r["PRODUCT_ID"])] - prior, r
+        compared += 1
+    assert compared > len(rows) // 2
+
+
+# --- customers --------------------------------------------------------------------------------------------------
+
+
+def purchases(sales: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per customer: purchase dates, purchase orders, net sales (returns included)."""
+    stats: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"days": set(), "orders": set(), "net": 0})
+    for row in sales:
+        if not row["FIRST_NAME"]:
+            continue
+        entry = stats[name_of(row)]
+        entry["net"] += net_amount(row)
+        if int(row["QUANTITY"]) > 0:
+            entry["days"].add(date.fromisoformat(row["ORDER_TS"][:10]))
+            entry["orders"].add(row["ORDER_ID"])
+    return {name: entry for name, entry in stats.items() if entry["orders"]}
+
+
+def quintile(value: Any, values: list[Any], *, higher_is_better: bool = True) -> int:
+    """ceil(5 * cume_dist), exactly: the share of customers ranking at or below this one."""
+    at_or_below = sum(1 for v in values if (v <= value if higher_is_better else v >= value))
+    return next(j for j in range(1, 6) if 5 * at_or_below <= j * len(values))
+
+
+def test_rfm_scores_match_an_independent_computation(built: Built, sales: list[dict[str, str]], as_of: date) -> None:
+    stats = purchases(sales)
+    recency = {name: (as_of - max(s["days"])).days for name, s in stats.items()}
+    frequency = {name: len(s["orders"]) for name, s in stats.items()}
+    monetary = {name: s["net"] for name, s in stats.items()}
+    rows = query(
+        built.project,
+        "SELECT FIRST_NAME, LAST_NAME, AS_OF_DATE, RECENCY_DAYS, ORDERS, LIFETIME_VALUE, R_SCORE, F_SCORE, M_SCORE"
+        " FROM GOLD.CUSTOMER_360 WHERE ORDERS > 0",
+    )
+    assert len(rows) == len(stats)
+    for r in rows:
+        name = (r["FIRST_NAME"], r["LAST_NAME"])
+        assert r["AS_OF_DATE"] == as_of  # from the data, not the clock
+        assert r["RECENCY_DAYS"] == recency[name]
+        assert r["ORDERS"] == frequency[name]
+        assert r["LIFETIME_VALUE"] == monetary[name]
+        assert r["R_SCORE"] == quintile(recency[name], list(recency.values()), higher_is_better=False), name
+        assert r["F_SCORE"] == quintile(frequency[name], list(frequency.values())), name
+        assert r["M_SCORE"] == quintile(monetary[name], list(monetary.values())), name
+
+
+def test_lapsed_customers_are_in_the_lapsed_segment(built: Built, sales: list[dict[str, str]], as_of: date) -> None:
+    stats = purchases(sales)
+    silent = {name for name, s in stats.items() if (as_of - max(s["days"])).days >= LAPSED_AFTER_DAYS}
+    rows = query(built.project, "SELECT FIRST_NAME, LAST_NAME, SEGMENT FROM GOLD.CUSTOMER_360")
+    segment = {(r["FIRST_NAME"], r["LAST_NAME"]): r["SEGMENT"] for r in rows}
+    assert {name for name, s in segment.items() if s == "Lapsed"} == silent
+    customers = built.planted["customers"]
+    planted_lapsed = {(f, la) for f, la, _ in customers["lapsed"] if (f, la) in stats}
+    assert len(planted_lapsed) > 0.9 * len(customers["lapsed"])
+    assert all(segment[name] == "Lapsed" for name in planted_lapsed)
+    # ... and the other planted segments are where they belong
+    assert all(segment[(f, la)] in {"Champions", "Loyal"} for f, la in customers["loyal"])
+    planted_new = [(f, la) for f, la, _ in customers["new"] if (f, la) in stats]
+    assert planted_new and all(segment[name] == "New" for name in planted_new)
+    never = {name for name in segment if name not in stats}
+    assert all(segment[name] == "No Purchases" for name in never)
+    risk = query(
+        built.project,
+        "SELECT c.FIRST_NAME, c.LAST_NAME, r.CHURN_RISK FROM GOLD.CUSTOMER_CHURN_RISK r"
+        " JOIN SILVER.CUSTOMERS_CLEAN c ON c.CUSTOMER_ID = r.CUSTOMER_ID WHERE r.CHURN_STATUS = 'lapsed'",
+    )
+    assert {(r["FIRST_NAME"], r["LAST_NAME"]) for r in risk} == silent
+    assert {r["CHURN_RISK"] for r in risk} == {"high"}
+
+
+# --- products -------------------------------------------------------------------------------------------------
+
+
+def test_products_bought_together_are_recommended_together(built: Built, sales: list[dict[str, str]]) -> None:
+    baskets: dict[str, set[int]] = defaultdict(set)
+    bought: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in sales:
+        if int(row["QUANTITY"]) > 0:
+            baskets[row["ORDER_ID"]].add(int(row["PRODUCT_ID"]))
+            if row["FIRST_NAME"]:
+                bought[name_of(row)].add(int(row["PRODUCT_ID"]))
+    affinity = query(
+        built.project,
+        "SELECT PRODUCT_ID, RELATED_PRODUCT_ID, PAIR_ORDERS, AFFINITY_RANK FROM GOLD.PRODUCT_AFFINITY",
+    )
+    links = {(r["PRODUCT_ID"], r["RELATED_PRODUCT_ID"]): r for r in affinity}
+    recommended: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for r in query(
+        built.project,
+        "SELECT c.FIRST_NAME, c.LAST_NAME, r.PRODUCT_ID FROM GOLD.NEXT_BEST_PRODUCT r"
+        " JOIN SILVER.CUSTOMERS_CLEAN c ON c.CUSTOMER_ID = r.CUSTOMER_ID",
+    ):
+        recommended[(r["FIRST_NAME"], r["LAST_NAME"])].add(r["PRODUCT_ID"])
+    for a, b in built.planted["bought_together"]:
+        together = sum(1 for products in baskets.values() if {a, b} <= products)
+        for product, partner in ((a, b), (b, a)):
+            link = links[(product, partner)]
+            assert link["PAIR_ORDERS"] == together
+            assert link["AFFINITY_RANK"] == 1, (product, partner)  # the planted partner is the strongest link
+            buyers = [name for name, products in bought.items() if product in products and partner not in products]
+            assert buyers
+            missing = [name for name in buyers if partner not in recommended[name]]
+            assert not missing, (product, partner, missing[:5])
+
+
+# --- inventory --------------------------------------------------------------------------------------------------
+
+
+def test_planted_stock_outs_are_flagged(built: Built) -> None:
+    planted = built.planted["stock_outs"]
+    expected = set()
+    for s in planted:
+        day = date.fromisoformat(s["first_day"])
+        while day <= date.fromisoformat(s["last_day"]):
+            expected.add((s["store_id"], s["product_id"], day))
+            day += timedelta(days=1)
+    daily = query(
+        built.project,
+        "SELECT STORE_ID, PRODUCT_ID, SNAPSHOT_DATE FROM GOLD.INVENTORY_HEALTH_DAILY"
+        " WHERE STOCK_OUT_RISK = 'out_of_stock'",
+    )
+    assert {(r["STORE_ID"], r["PRODUCT_ID"], r["SNAPSHOT_DATE"]) for r in daily} == expected
+    summary = query(
+        built.project,
+        "SELECT STORE_ID, PRODUCT_ID, AS_OF_DATE, STOCK_OUT_DAYS, FIRST_STOCK_OUT_DATE, LAST_STOCK_OUT_DATE,"
+        " EST_LOST_UNITS FROM GOLD.INVENTORY_HEALTH WHERE STOCK_OUT_DAYS > 0",
+    )
+    got = {(r["STORE_ID"], r["PRODUCT_ID"]): r for r in summary}
+    assert set(got) == {(s["store_id"], s["product_id"]) for s in planted}
+    last_snapshot = max(date.fromisoformat(row["SNAPSHOT_DATE"]) for row in raw_rows(built.data, "inventory_*.csv"))
+    for s in planted:
+        r = got[(s["store_id"], s["product_id"])]
+        first, last = date.fromisoformat(s["first_day"]), date.fromisoformat(s["last_day"])
+        assert r["STOCK_OUT_DAYS"] == (last - first).days + 1
+        assert (r["FIRST_STOCK_OUT_DATE"], r["LAST_STOCK_OUT_DATE"]) == (first, last)
+        assert r["EST_LOST_UNITS"] > 0  # well-selling products: the shelf gap cost sales
+        assert r["AS_OF_DATE"] == last_snapshot
+
+
+def test_overstocked_and_slow_moving_products_are_excess_stock(built: Built) -> None:
+    excess = query(built.project, "SELECT STORE_ID, PRODUCT_ID FROM GOLD.INVENTORY_HEALTH WHERE IS_EXCESS_STOCK")
+    flagged = {(r["STORE_ID"], r["PRODUCT_ID"]) for r in excess}
+    stores = {int(r["STORE_ID"]) for r in raw_rows(built.data, "stores*.csv")}
+    for product in [*built.planted["overstocked"], *built.planted["slow_movers"]]:
+        assert {(store, product) for store in stores} <= flagged, product
+    not_selling = query(
+        built.project, "SELECT DISTINCT PRODUCT_ID FROM GOLD.INVENTORY_HEALTH WHERE HEALTH_STATUS = 'not_selling'"
+    )
+    assert {r["PRODUCT_ID"] for r in not_selling} <= set(built.planted["slow_movers"])
+
+
+# --- a second load: SCD2 history and a replayed sales file -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reloaded(built: Built) -> tuple[Built, tuple[str, str], dict[str, str]]:
+    """Day 29: one loyal customer moves (sent with a dirty spelling of the name), and a sales file is replayed
+    under another name; uploaded, the tasks run, dbt builds again (the snapshot sees the change)."""
+    first, last = built.planted["customers"]["loyal"][0]
+    before = expected_customers(sorted(built.data.glob("customers_*.csv")))[(first, last)]
+    extra = built.project / "day29"
+    extra.mkdir()
+    moved = {**before, "FIRST_NAME": f"  {first.lower()} ", "LAST_NAME": last.upper(), "ADDRESSLINE1": NEW_ADDRESS}
+    with (extra / "customers_2024-01-29.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADER, lineterminator="\n")
+        writer.writeheader()
+        writer.writerow({column: moved[column] for column in HEADER})
+    shutil.copy(built.data / "sales_2024-01-10.csv", extra / "sales_2024-01-10_replayed.csv")
+    upload_in_order(built.project, sorted(extra.glob("*.csv")))
+    cli(built.project, "run", "--now")
+    dbt_build(built.project)
+    return built, (first, last), before
+
+
+def test_scd2_keeps_a_changed_customer_s_history_across_two_loads(
+    reloaded: tuple[Built, tuple[str, str], dict[str, str]],
+) -> None:
+    built, (first, last), before = reloaded
+    versions = query(
+        built.project,
+        "SELECT FIRST_NAME, LAST_NAME, ADDRESSLINE1, PHONE, VRSN_STRT_DTS, VRSN_END_DTS FROM GOLD.CUSTOMER_VERSIONS"
+        f" WHERE FIRST_NAME = '{first}' AND LAST_NAME = '{last}' ORDER BY VRSN_STRT_DTS",
+    )
+    assert [v["ADDRESSLINE1"] for v in versions] == [before["ADDRESSLINE1"].strip(), NEW_ADDRESS]
+    old, new = versions
+    assert old["PHONE"] == new["PHONE"] == before["PHONE"]
+    assert old["VRSN_STRT_DTS"] < old["VRSN_END_DTS"] == new["VRSN_STRT_DTS"]  # contiguous, no gap, no overlap
+    assert new["VRSN_END_DTS"] == OPEN_END  # the current version is open-ended
+    assert old["VRSN_END_DTS"] < OPEN_END
+    # Nothing else changed, so nobody else gained a version; the current row is the new address.
+    changed = query(
+        built.project,
+        "SELECT CUSTOMER_ID FROM GOLD.CUSTOMER_VERSIONS GROUP BY CUSTOMER_ID HAVING COUNT(*) > 1",
+    )
+    assert len(changed) == 1
+    (current,) = query(
+        built.project,
+        f"SELECT ADDRESSLINE1 FROM SILVER.CUSTOMERS_CLEAN WHERE FIRST_NAME = '{first}' AND LAST_NAME = '{last}'",
+    )
+    assert current["ADDRESSLINE1"] == NEW_ADDRESS
+    products = query(
+        built.project,
+        "SELECT COUNT(*) AS N, COUNT(DISTINCT PRODUCT_ID) AS P, MIN(VRSN_END_DTS) AS E FROM GOLD.PRODUCT_VERSIONS",
+    )
+    assert products[0]["N"] == products[0]["P"] and products[0]["E"] == OPEN_END
+
+
+def test_replayed_sales_files_do_not_double_count(
+    reloaded: tuple[Built, tuple[str, str], dict[str, str]], sales: list[dict[str, str]]
+) -> None:
+    built = reloaded[0]
+    loaded = query(built.project, "SELECT COUNT(*) AS N FROM BRONZE.WORK_SALES_COPY")
+    replayed = raw_rows(built.data, "sales_2024-01-10.csv")
+    assert loaded[0]["N"] == len(sales) + len(replayed)  # the replayed file did load
+    (lines,) = query(built.project, "SELECT COUNT(*) AS N FROM SILVER.SALES_LINES")
+    assert lines["N"] == len(sales)
+    (gold,) = query(built.project, "SELECT SUM(NET_SALES) AS NET, SUM(NET_UNITS) AS U FROM GOLD.DAILY_SALES")
+    assert gold["NET"] == sum((net_amount(row) for row in sales), Decimal(0))
+    assert gold["U"] == sum(int(row["QUANTITY"]) for row in sales)
+
+
+# --- one SQL for both engines ---------------------------------------------------------------------------------
+
+
+def test_models_compile_for_snowflake_without_a_connection_and_parse_as_snowflake_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import snowflake.connector
+    import sqlglot
+    from dbt.cli.main import dbtRunner
+    from sqlglot import exp
+
+    def no_connection(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("dbt compile must not connect to Snowflake")
+
+    monkeypatch.setattr(snowflake.connector, "connect", no_connection)
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    project = tmp_path / "dbt"
+    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    (tmp_path / "profiles.yml").write_text(
+        "retail_etl:\n  target: prod\n  outputs:\n    prod:\n      type: snowflake\n      account: offline-test\n"
+        "      user: nobody\n      password: unused\n      database: SNOWLAKE_DB_DEV\n      warehouse: COMPUTE_WH\n"
+        "      schema: GOLD\n      threads: 1\n",
+        encoding="utf-8",
+    )
+    variables = {"retail_database": "SNOWLAKE_DB_DEV", "bronze_schema": "BRONZE", "silver_schema": "SILVER"}
+    result = dbtRunner().invoke([
+        "compile", "--project-dir", str(project), "--profiles-dir", str(tmp_path), "--target", "prod",
+        "--vars", json.dumps({**variables, "gold_schema": "GOLD"}), "--no-populate-cache", "--quiet",
+    ])  # fmt: skip
+    assert result.success, result.exception
+    compiled = sorted((project / "target" / "compiled" / "retail").rglob("*.sql"))
+    models = [path for path in compiled if path.parent.name in {"silver", "gold", "versions"}]
+    assert len(models) == len(list((REPO / "dbt" / "models").rglob("*.sql")))
+    for path in compiled:
+        sql = path.read_text(encoding="utf-8")
+        statements = sqlglot.parse(sql, read="snowflake")  # raises on anything Snowflake cannot parse
+        assert statements, path
+        for statement in statements:
+            assert statement is not None
+            unknown = {f.name for f in statement.find_all(exp.Anonymous)}
+            assert not unknown, (path.name, unknown)  # every function is one sqlglot knows for Snowflake
+        assert "lambda" not in sql.lower() and "list_transform" not in sql.lower(), path.name
+    clean = (project / "target" / "compiled" / "retail" / "models" / "silver" / "customers_clean.sql").read_text()
+    assert "SNOWLAKE_DB_DEV.BRONZE.WORK_CUSTOMER_COPY" in clean  # the sources follow the environment's database
+    assert "initcap(" in clean
