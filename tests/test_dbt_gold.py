@@ -153,6 +153,19 @@ def test_customers_are_cleaned_and_deduplicated_like_the_raw_files_say(built: Bu
         assert got[key]["CITY"] == proper(raw["CITY"]), key
 
 
+def test_retail_etl_query_reads_dbt_models_but_not_the_internal_schema(built: Built) -> None:
+    """dbt's models are objects of the account like any other: `retail-etl query` reads them (not writes them)."""
+    shown = cli(built.project, "query", "SELECT COUNT(*) AS N FROM GOLD.CUSTOMER_360", "--csv").stdout
+    assert shown.splitlines() == ["N", str(query(built.project, "SELECT COUNT(*) AS N FROM GOLD.CUSTOMER_360")[0]["N"])]
+    star = cli(built.project, "query", "SELECT * FROM SILVER.STORES_CLEAN", "--csv").stdout
+    assert star.splitlines()[0].split(",")[0] == "STORE_ID"
+    refused = cli(built.project, "query", "SELECT * FROM _RETAIL_ETL.TASK_HISTORY", code=1)
+    assert "does not exist or not authorized" in refused.output + refused.stderr
+    written = cli(built.project, "query", "DELETE FROM GOLD.CUSTOMER_360", code=1)
+    assert "Traceback" not in written.output + written.stderr
+    assert query(built.project, "SELECT COUNT(*) AS N FROM GOLD.CUSTOMER_360")[0]["N"] > 0
+
+
 # --- daily sales ----------------------------------------------------------------------------------------------
 
 

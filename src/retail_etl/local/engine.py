@@ -53,7 +53,7 @@ from retail_etl.emulator.lexer import TokenKind
 from retail_etl.emulator.parser import Parser, RawName, parse_name_text
 from retail_etl.emulator.show import stream_is_stale
 from retail_etl.local import translate
-from retail_etl.local.api import ROW_SEQUENCE_COLUMN, LocalSqlError, StatementResult
+from retail_etl.local.api import INTERNAL_SCHEMA, ROW_SEQUENCE_COLUMN, LocalSqlError, StatementResult
 from retail_etl.local.translate import DML_KINDS, SEQUENCE, RelationKind, StatementKind, StreamWindow, Translation
 from retail_etl.local.warehouse import DEFAULT_TIMEZONE, Warehouse, quote, row_sequence, stream_offsets
 from retail_etl.targets.local import CATALOG_FILE, read_catalog
@@ -220,15 +220,31 @@ class LocalSqlSession:
         if name in self._temporary:
             return RelationKind.TEMPORARY
         schema = self.engine.schema_record(name.database, name.schema)
-        if schema is None:
+        if schema is not None:
+            if name.name in schema.tables:
+                return RelationKind.TABLE
+            if name.name in schema.views:
+                return RelationKind.VIEW
+            if name.name in schema.streams:
+                return RelationKind.STREAM
+        return self._unmanaged_relation(name)
+
+    def _unmanaged_relation(self, name: ObjectName) -> RelationKind | None:
+        """A table or view that something other than retail-etl made in the warehouse (dbt's models): an account
+        shows every object to its queries, managed or not. Matched as DuckDB matches names, ignoring case. Read
+        like a view (as it is, with no row sequence to hide); its owner, not a query, writes it."""
+        if name.schema.upper() == INTERNAL_SCHEMA:
             return None
-        if name.name in schema.tables:
-            return RelationKind.TABLE
-        if name.name in schema.views:
-            return RelationKind.VIEW
-        if name.name in schema.streams:
-            return RelationKind.STREAM
-        return None
+        row = (
+            self._open_connection()
+            .execute(
+                "SELECT table_type FROM information_schema.tables WHERE lower(table_catalog) = lower(?)"
+                " AND lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
+                [name.database, name.schema, name.name],
+            )
+            .fetchone()
+        )
+        return None if row is None else RelationKind.VIEW
 
     def stream_window(self, name: ObjectName) -> StreamWindow:
         """The rows a read of the stream returns in this transaction: fixed at the first read (repeatable read)."""
