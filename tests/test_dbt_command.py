@@ -30,7 +30,7 @@ from retail_etl.targets.snowflake.config import ConnectionSettings
 SECRET = "s3cret-Pa55-do-not-print"
 PASSWORD_VARIABLE = "DBT_ENV_SECRET_RETAIL_ETL_PASSWORD"
 TOKEN_VARIABLE = "DBT_ENV_SECRET_RETAIL_ETL_TOKEN"
-DAY1 = "customers_2024-01-01.csv"
+DAY1 = "customers_2023-12-30.csv"
 TAG = '{{"app":"retail-etl","command":"dbt","project":"retail","env":{env}}}'
 TINY_PROJECT = "name: tiny\nversion: '1.0'\nprofile: retail_etl\n"
 GOLD_MODEL = """{{ config(materialized='table') }}

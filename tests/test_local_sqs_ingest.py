@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL_TARGET = "    type: local\n    path: .retail-etl\n"
 CHANNEL = Catalog().sqs_queue_arn
 CHANNEL_NAME = CHANNEL.rsplit(":", 1)[-1]
-GOOD, BAD = "customers_2024-01-01.csv", "customers_2024-01-02_store7.csv"
+GOOD, BAD = "customers_2023-12-30.csv", "customers_2023-12-31_store7.csv"
 
 
 def run(project: Path, *args: str, code: int = 0) -> Result:
@@ -120,12 +120,12 @@ def test_s3_events_feed_the_local_pipe_and_failed_files_reach_the_sns_topic(
     assert channel_depth(sqs) == 0
 
     # `retail-etl upload` on this target puts the file in S3; its event brings it to the pipe at once.
-    day2 = tmp_path / "incoming" / "customers_2024-01-02.csv"
+    day2 = tmp_path / "incoming" / "customers_2023-12-31.csv"
     day2.parent.mkdir()
-    day2.write_text(days["customers_2024-01-02.csv"], encoding="utf-8")
+    day2.write_text(days["customers_2023-12-31.csv"], encoding="utf-8")
     uploaded = run(project, "upload", str(day2))
     assert "Loaded" in uploaded.stdout
-    assert s3.head_object(Bucket=bucket, Key="raw_data/customer/customers_2024-01-02.csv")["ContentLength"] > 0
+    assert s3.head_object(Bucket=bucket, Key="raw_data/customer/customers_2023-12-31.csv")["ContentLength"] > 0
     run(project, "run", "--now")
     day2_keys = {(row["FIRST_NAME"], row["LAST_NAME"]) for row in csv.DictReader(io.StringIO(days[day2.name]))}
     assert day2_keys <= {(row["FIRST_NAME"], row["LAST_NAME"]) for row in silver(project)}

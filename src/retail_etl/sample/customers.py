@@ -86,9 +86,9 @@ def customer_days(seed: int = 7, customers: int = 20) -> dict[str, str]:
     day2 = [*changed, *moved, *new[1:], *repeated]
     bad = [_customer(rng, "Zed", "Unloadable"), replace(day1[5], country="United States of America (mainland)")]
     return {
-        "customers_2024-01-01.csv": _csv([c.row() for c in day1]),
-        "customers_2024-01-02.csv": _csv([c.row() for c in day2]),
-        "customers_2024-01-02_store7.csv": _csv([c.row() for c in bad]),
+        "customers_2023-12-30.csv": _csv([c.row() for c in day1]),
+        "customers_2023-12-31.csv": _csv([c.row() for c in day2]),
+        "customers_2023-12-31_store7.csv": _csv([c.row() for c in bad]),
     }
 
 
