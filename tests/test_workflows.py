@@ -155,7 +155,7 @@ def test_ci_is_least_privilege_and_cancels_superseded_runs() -> None:
 
 def test_deploy_triggers_on_spec_changes() -> None:
     triggers = _triggers(_load(DEPLOY))
-    expected = {"pipelines/**", "sql_templates/**", "src/**"}
+    expected = {"pipelines/**", "sql_templates/**", "src/**", "dbt/**"}
     assert set(triggers["pull_request"]["paths"]) == expected
     assert set(triggers["push"]["paths"]) == expected
     assert triggers["push"]["branches"] == ["main"]
@@ -208,6 +208,8 @@ def test_deploy_apply_job_applies_the_saved_plan_only_on_push_to_main() -> None:
     assert "/commits/$GITHUB_SHA/pulls" in scripts
     assert "gh run download" in scripts
     assert 'artifact="plan-$HEAD_SHA"' in scripts
+    # The gold layer is built after the apply, on the same target.
+    assert scripts.index(APPLY_COMMAND) < scripts.index("retail-etl dbt build --env prod --target prod")
 
 
 @pytest.mark.parametrize("name", ["plan", "apply"])
