@@ -441,30 +441,29 @@ def test_replayed_sales_files_do_not_double_count(
 def test_models_compile_for_snowflake_without_a_connection_and_parse_as_snowflake_sql(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`retail-etl dbt compile -t prod --env dev`: the profile from connections.toml, no connection made."""
     import snowflake.connector
     import sqlglot
-    from dbt.cli.main import dbtRunner
     from sqlglot import exp
 
     def no_connection(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("dbt compile must not connect to Snowflake")
 
     monkeypatch.setattr(snowflake.connector, "connect", no_connection)
-    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    project = tmp_path / "dbt"
-    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    (tmp_path / "profiles.yml").write_text(
-        "retail_etl:\n  target: prod\n  outputs:\n    prod:\n      type: snowflake\n      account: offline-test\n"
-        "      user: nobody\n      password: unused\n      database: SNOWLAKE_DB_DEV\n      warehouse: COMPUTE_WH\n"
-        "      schema: GOLD\n      threads: 1\n",
-        encoding="utf-8",
-    )
-    variables = {"retail_database": "SNOWLAKE_DB_DEV", "bronze_schema": "BRONZE", "silver_schema": "SILVER"}
-    result = dbtRunner().invoke([
-        "compile", "--project-dir", str(project), "--profiles-dir", str(tmp_path), "--target", "prod",
-        "--vars", json.dumps({**variables, "gold_schema": "GOLD"}), "--no-populate-cache", "--quiet",
-    ])  # fmt: skip
-    assert result.success, result.exception
+    home = tmp_path / "snowflake-home"
+    home.mkdir()
+    connections = home / "connections.toml"
+    connections.write_text('[retail]\naccount = "offline-test"\nuser = "nobody"\npassword = "s3cret-Pa55"\n')
+    connections.chmod(0o600)
+    monkeypatch.setenv("SNOWFLAKE_HOME", str(home))
+    for name in ("RETAIL_ETL_BUCKET", "RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_TOPIC_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "retail"
+    shutil.copytree(REPO / "pipelines", root / "pipelines")
+    shutil.copytree(REPO / "dbt", root / "dbt", ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    result = cli(root, "dbt", "compile", "--target", "prod", "--env", "dev", "--no-populate-cache", "--quiet")
+    assert "s3cret-Pa55" not in result.output + result.stderr
+    project = root / "dbt"
     compiled = sorted((project / "target" / "compiled" / "retail").rglob("*.sql"))
     models = [path for path in compiled if path.parent.name in {"silver", "gold", "versions"}]
     assert len(models) == len(list((REPO / "dbt" / "models").rglob("*.sql")))
