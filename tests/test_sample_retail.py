@@ -248,9 +248,9 @@ def test_cli_writes_the_demo_days_or_the_retail_dataset(tmp_path: Path) -> None:
     demo = CliRunner().invoke(app, ["sample-data", "--out", str(tmp_path / "demo")])
     assert demo.exit_code == 0, demo.output
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
-        "customers_2024-01-01.csv",
-        "customers_2024-01-02.csv",
-        "customers_2024-01-02_store7.csv",
+        "customers_2023-12-30.csv",
+        "customers_2023-12-31.csv",
+        "customers_2023-12-31_store7.csv",
     ]
     full = CliRunner().invoke(app, ["sample-data", "--scale", "1", "--days", "14", "--out", str(tmp_path / "full")])
     assert full.exit_code == 0, full.output
