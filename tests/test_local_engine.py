@@ -186,6 +186,47 @@ def test_merge_updating_a_row_twice_fails_as_in_snowflake(session: LocalSqlSessi
     assert session.run("SELECT NAME FROM TARGET").rows == [("old",)]
 
 
+_MERGE_SOURCE = "SELECT 1 AS ID, 'new' AS NAME UNION ALL SELECT 2, 'gone' UNION ALL SELECT 4, 'added'"
+_UPDATE = "WHEN MATCHED AND S.NAME <> 'gone' THEN UPDATE SET NAME = S.NAME"
+_DELETE = "WHEN MATCHED AND S.NAME = 'gone' THEN DELETE"
+_INSERT = "WHEN NOT MATCHED THEN INSERT (ID, NAME) VALUES (S.ID, S.NAME)"
+
+
+@pytest.mark.parametrize("temporary", [False, True])
+@pytest.mark.parametrize(
+    ("clauses", "counts", "names"),
+    [
+        ((_UPDATE, _INSERT), (1, 1, 0), ["new", "two", "three", "added"]),
+        ((_DELETE, _INSERT), (1, 0, 1), ["one", "three", "added"]),
+        ((_UPDATE, _DELETE), (0, 1, 1), ["new", "three"]),
+        ((_UPDATE, _DELETE, _INSERT), (1, 1, 1), ["new", "three", "added"]),
+        ((_UPDATE,), (0, 1, 0), ["new", "two", "three"]),
+    ],
+)
+def test_merge_counts_what_each_clause_did(
+    session: LocalSqlSession, temporary: bool, clauses: tuple[str, ...], counts: tuple[int, int, int], names: list[str]
+) -> None:
+    # The counts come from the target's row counts and DuckDB's total (a MERGE that inserts, updates and deletes
+    # into a temporary table, which has no row sequence to number its inserts by, asks RETURNING).
+    target = "SCRATCH" if temporary else "TARGET"
+    if temporary:
+        session.run("CREATE TEMPORARY TABLE SCRATCH (ID NUMBER(38,0), NAME VARCHAR(20))")
+    session.run(f"INSERT INTO {target} VALUES (1, 'one'), (2, 'two'), (3, 'three')")
+    result = session.run(f"MERGE INTO {target} T USING ({_MERGE_SOURCE}) S ON T.ID = S.ID {' '.join(clauses)}")
+    assert (result.rows_inserted, result.rows_updated, result.rows_deleted) == counts
+    assert session.run(f"SELECT NAME FROM {target} ORDER BY ID").rows == [(name,) for name in names]
+
+
+def test_concatenations_that_cannot_meet_null_build_one_string(session: LocalSqlSession) -> None:
+    never_null = "SELECT COALESCE(NAME, '') || '|' || COALESCE(TO_VARCHAR(ID), 'none') AS V FROM LANDING"
+    assert "CONCAT(COALESCE(" in duckdb_sql(never_null, session)
+    may_be_null = "SELECT NAME || '|' || ID AS V FROM LANDING"
+    assert "CONCAT" not in duckdb_sql(may_be_null, session)
+    session.run("INSERT INTO DB.S.LANDING (ID, NAME) VALUES (1, 'ann'), (2, NULL)")
+    assert sorted(session.run(never_null).rows) == [("ann|1",), ("|2",)]
+    assert sorted(session.run(may_be_null).rows, key=str) == [("ann|1",), (None,)]
+
+
 def test_current_timestamp_is_each_statements_start(session: LocalSqlSession) -> None:
     sql = duckdb_sql("SELECT CURRENT_TIMESTAMP(6)", session)
     assert re.fullmatch(r"SELECT CAST\('[-0-9 :.+]+' AS TIMESTAMPTZ\) AS \"CURRENT_TIMESTAMP\(6\)\"", sql), sql
@@ -603,7 +644,9 @@ def test_merge_inserts_take_a_block_of_row_sequences(
     )
     assert translate.translate(translate.parse(merge), session).block_sql is not None
     if not block:
-        monkeypatch.setattr(engine_module, "_block_sequence", lambda connection, translation: (translation.sql, None))
+        monkeypatch.setattr(
+            engine_module, "_block_sequence", lambda connection, translation, empty: (translation.sql, None)
+        )
     before = _target_rows(session.engine)
     result = session.run(merge)
     assert (result.rows_inserted, result.rows_updated) == (2, 1)
@@ -617,6 +660,33 @@ def test_merge_inserts_take_a_block_of_row_sequences(
     # Later rows still come after the block.
     session.run("INSERT INTO TARGET VALUES (5, 'later')")
     assert _target_rows(session.engine)[-1][2] > rows[3][2]
+
+
+def test_a_merge_into_an_empty_table_runs_as_an_insert(session: LocalSqlSession) -> None:
+    # No source row can match an empty target: the NOT MATCHED clause (and its condition) decides alone.
+    session.run("CREATE TEMPORARY TABLE SOURCE (ID NUMBER(38,0), NAME VARCHAR(20))")
+    session.run("INSERT INTO SOURCE VALUES (1, 'a'), (2, 'b'), (3, 'skip')")
+    merge = (
+        "MERGE INTO TARGET T USING SOURCE S ON T.ID = S.ID WHEN MATCHED THEN UPDATE SET NAME = S.NAME "
+        "WHEN NOT MATCHED AND S.NAME <> 'skip' THEN INSERT (ID, NAME) VALUES (S.ID, S.NAME)"
+    )
+    translation = translate.translate(translate.parse(merge), session)
+    assert translation.empty_target_sql is not None and translation.empty_target_sql.startswith("INSERT INTO")
+    result = session.run(merge)
+    assert (result.rows_inserted, result.rows_updated, result.columns) == (
+        2,
+        0,
+        ["number of rows inserted", "number of rows updated"],
+    )
+    rows = _target_rows(session.engine)
+    assert [row[:2] for row in rows] == [(1, "a"), (2, "b")] and rows[0][2] != rows[1][2]
+    # Once it has rows, the same MERGE runs as a MERGE.
+    session.run("INSERT INTO SOURCE VALUES (4, 'd')")
+    result = session.run(merge)
+    assert (result.rows_inserted, result.rows_updated) == (1, 2)
+    # A clause naming the target's columns is left to the MERGE (which decides what they mean there).
+    reading_target = merge.replace("VALUES (S.ID, S.NAME)", "VALUES (S.ID, T.NAME)")
+    assert translate.translate(translate.parse(reading_target), session).empty_target_sql is None
 
 
 def test_temporary_tables_have_no_row_sequence(session: LocalSqlSession) -> None:

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.emulator import Account
+from retail_etl.local import pipes as pipes_module
 from retail_etl.local.api import INTERNAL_SCHEMA, ROW_SEQUENCE_COLUMN, LocalSqlError
 from retail_etl.local.bucket import BucketError, S3Location, buckets_root, list_files, put_file
 from retail_etl.local.pipes import (
@@ -49,15 +50,16 @@ from retail_etl.local.pipes import (
     parse_copy,
     pipe_status,
 )
+from retail_etl.local.warehouse import row_sequence
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
 PIPE = "DB.S.P"
 
 
-def create_engine_table(connection: duckdb.DuckDBPyConnection, ddl: str) -> None:
+def create_engine_table(connection: duckdb.DuckDBPyConnection, ddl: str, *, sequence: str | None = None) -> None:
     """The table as the local engine builds it: the rendered DDL transpiled to DuckDB without COLLATE, PRIMARY KEY
-    and COMMENT, plus the hidden row-sequence column filled by a sequence."""
+    and COMMENT, plus the hidden row-sequence column filled by a sequence (``sequence``, else one of its own)."""
     tree = sqlglot.parse_one(ddl, read="snowflake")
     for node in list(tree.find_all(exp.CollateColumnConstraint, exp.CommentColumnConstraint)):
         assert node.parent is not None
@@ -66,8 +68,9 @@ def create_engine_table(connection: duckdb.DuckDBPyConnection, ddl: str) -> None
         node.pop()
     tree.set("properties", None)
     table = tree.this.this
-    sequence = f'{table.catalog}.{table.db}."{table.name}_SEQ"'
-    connection.execute(f"CREATE SEQUENCE {sequence}")
+    if sequence is None:
+        sequence = f'{table.catalog}.{table.db}."{table.name}_SEQ"'
+        connection.execute(f"CREATE SEQUENCE {sequence}")
     default = sqlglot.parse_one(f"nextval('{sequence}')", read="duckdb")
     tree.this.append(
         "expressions",
@@ -118,7 +121,10 @@ def make_pipeline(
     copy: str | None = None,
     on_error: str = "SKIP_FILE",
     error_integration: bool = True,
+    database_sequence: bool = False,
 ) -> Pipeline:
+    """``database_sequence``: the table's row sequence draws from the database's sequence, as in the engine's
+    tables (loads then take blocks of it); else from one of its own."""
     pipeline = Pipeline(root=buckets_root(tmp_path / "state"))
     statements = [
         "CREATE DATABASE DB",
@@ -142,7 +148,12 @@ def make_pipeline(
     pipeline.connection.execute("SET TimeZone = 'UTC'")
     pipeline.connection.execute("ATTACH ':memory:' AS DB")
     pipeline.connection.execute("CREATE SCHEMA DB.S")
-    create_engine_table(pipeline.connection, f"CREATE TABLE DB.S.T ({table})")
+    sequence = None
+    if database_sequence:
+        sequence = row_sequence("DB")
+        pipeline.connection.execute(f"CREATE SCHEMA DB.{INTERNAL_SCHEMA}")
+        pipeline.connection.execute(f"CREATE SEQUENCE {sequence}")
+    create_engine_table(pipeline.connection, f"CREATE TABLE DB.S.T ({table})", sequence=sequence)
     return pipeline
 
 
@@ -671,6 +682,100 @@ def test_a_large_file_loads_set_based(pipeline: Pipeline) -> None:
     assert pipeline.connection.execute(
         f"SELECT count(*), max(R), count(DISTINCT {ROW_SEQUENCE_COLUMN}) FROM DB.S.T WHERE R = A + 1"
     ).fetchone() == (100_000, 100_000, 100_000)
+
+
+@pytest.mark.parametrize("database_sequence", [False, True])
+def test_a_batch_with_one_bad_file_among_many_loads_the_others_and_reports_it(
+    tmp_path: Path, database_sequence: bool
+) -> None:
+    # The files are committed together, but each one's outcome is its own: SKIP_FILE skips only the bad one.
+    pipeline = make_pipeline(tmp_path, database_sequence=database_sequence)
+    for index in range(6):
+        pipeline.put(f"f{index}.csv", BAD_TYPE if index == 3 else f"{index}1,a\n{index}2,b\n")
+    results = pipeline.load()
+    assert [(result.file_name, result.status, result.rows_loaded) for result in results] == [
+        (f"f{index}.csv", LOAD_FAILED if index == 3 else LOADED, 0 if index == 3 else 2) for index in range(6)
+    ]
+    assert results[3].first_error == "Numeric value 'abc' is not recognized"
+    assert pipeline.rows("F, R, A") == [
+        (f"f{index}.csv", row, Decimal(f"{index}{row}")) for index in range(6) if index != 3 for row in (1, 2)
+    ]
+    (notification,) = error_notifications(pipeline.connection, "DB")
+    assert notification["message"]["messages"][0]["fileName"] == "/f3.csv"
+    assert len(load_history(pipeline.connection, pipeline.account, PIPE)) == 6
+    sequences = [row[0] for row in pipeline.connection.execute(f"SELECT {ROW_SEQUENCE_COLUMN} FROM DB.S.T").fetchall()]
+    assert len(set(sequences)) == 10
+    # Rows loaded later come after every earlier one (what append-only streams rely on).
+    pipeline.put("later.csv", "7,z\n")
+    pipeline.load()
+    (later,) = pipeline.connection.execute(f"SELECT {ROW_SEQUENCE_COLUMN} FROM DB.S.T WHERE F = 'later.csv'").fetchone()
+    assert later > max(sequences)
+
+
+def test_continue_in_a_batch_loads_each_files_good_rows(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path, on_error="CONTINUE", database_sequence=True)
+    pipeline.put("a.csv", BAD_TYPE)
+    pipeline.put("b.csv", "4,d\n")
+    assert [(result.status, result.rows_loaded) for result in pipeline.load()] == [(PARTIALLY_LOADED, 2), (LOADED, 1)]
+    assert pipeline.rows("F, R, B") == [("a.csv", 1, "a"), ("a.csv", 3, "c"), ("b.csv", 1, "d")]
+
+
+def test_a_batch_that_fails_to_commit_is_committed_file_by_file(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another loader recorded b.csv after this one read the history: the batch's history insert fails on the key,
+    # so the files are committed one by one, as without batches: a.csv loads, b.csv fails and is named.
+    pipeline.put("b.csv", "2,b\n")
+    pipeline.load()
+    monkeypatch.setattr(pipes_module, "_history", lambda cursor, database, pipe: [])
+    pipeline.connection.execute("DELETE FROM DB.S.T")
+    pipeline.put("a.csv", "1,a\n")
+    os.utime(pipeline.root / "bkt" / "in" / "a.csv", (0, 0))  # oldest first: a.csv comes before b.csv
+    with pytest.raises(LocalSqlError, match=r"loading in/b\.csv through pipe DB\.S\.P failed"):
+        pipeline.load()
+    assert pipeline.rows("F") == [("a.csv",)]
+    monkeypatch.undo()
+    assert {record.file_name for record in load_history(pipeline.connection, pipeline.account, PIPE)} == {
+        "a.csv",
+        "b.csv",
+    }
+
+
+def test_an_unexpected_failure_reading_a_file_still_loads_the_files_before_it(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_raw = pipes_module._read_raw
+
+    def failing(cursor: Any, load: Any, file: Any, raw: str, workdir: Path) -> None:
+        if file.relative_path == "c.csv":
+            raise RuntimeError("disk on fire")
+        read_raw(cursor, load, file, raw, workdir)
+
+    monkeypatch.setattr(pipes_module, "_read_raw", failing)
+    for index, name in enumerate(("a.csv", "b.csv", "c.csv", "d.csv")):
+        pipeline.put(name, f"{index},v\n")
+        os.utime(pipeline.root / "bkt" / "in" / name, (index, index))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        pipeline.load()
+    assert pipeline.rows("F") == [("a.csv",), ("b.csv",)]
+    assert pipeline.connection.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+
+
+def test_batches_are_bounded_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipes_module, "_BATCH_BYTES", 10)
+    pipeline = make_pipeline(tmp_path, database_sequence=True)
+    for index in range(5):
+        pipeline.put(f"f{index}.csv", f"{index},v\n")
+    commits: list[int] = []
+    commit = pipes_module._commit
+
+    def counted(*args: Any, **kwargs: Any) -> list[FileLoadResult]:
+        commits.append(len(args[3]))
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(pipes_module, "_commit", counted)
+    assert [result.status for result in pipeline.load()] == [LOADED] * 5
+    assert commits == [2, 2, 1]
 
 
 # --- the shipped customer pipeline ---------------------------------------------------------------------------

@@ -789,54 +789,57 @@ def _store_offset(connection: duckdb.DuckDBPyConnection, stream: ObjectName, off
 
 
 def _merge(connection: duckdb.DuckDBPyConnection, translation: Translation) -> StatementResult:
-    """Run a MERGE and count what each clause did, from DuckDB's RETURNING (aggregated inside DuckDB).
+    """Run a MERGE and count what each clause did.
 
     Snowflake refuses a MERGE that updates or deletes one target row for several source rows
-    (ERROR_ON_NONDETERMINISTIC_MERGE, default TRUE); DuckDB applies them all, so the target rows' sequence numbers
-    are counted too: more UPDATE / DELETE actions than distinct target rows is that error.
+    (ERROR_ON_NONDETERMINISTIC_MERGE, default TRUE); DuckDB applies them all, so the (target row, source row) pairs
+    its matched clauses would act on are counted first (no target rows: no pairs).
+
+    The counts come from DuckDB's total and the target's row count before and after (and, for a MERGE that
+    numbered its inserts, the rows in that block of sequences), not from RETURNING: a MERGE with RETURNING keeps
+    every inserted row in transaction-local storage, written again at COMMIT (~0.7 s per million rows). Only a MERGE
+    that may insert, update and delete and did not number its inserts asks RETURNING.
     """
-    counted = (
-        "count(*) FILTER (WHERE merge_action = 'INSERT'), count(*) FILTER (WHERE merge_action = 'UPDATE'), "
-        "count(*) FILTER (WHERE merge_action = 'DELETE')"
-    )
-    if translation.temporary:
-        # A temporary table has no row sequence: the pairs its matched clauses would act on are counted first.
-        repeated = (
-            int(_one(connection.execute(translation.duplicate_check).fetchall()[0])[0])
-            if translation.duplicate_check
-            else 0
-        )
-        if repeated:
-            raise LocalSqlError("100090 (42P18): Duplicate row detected during DML action")
-        relation = connection.sql(f"{translation.sql} RETURNING merge_action")
+    assert translation.target is not None
+    target = _target_sql(translation)
+    before = _count(connection, f"SELECT count(*) FROM {target}")
+    if translation.duplicate_check and before and _count(connection, translation.duplicate_check):
+        raise LocalSqlError("100090 (42P18): Duplicate row detected during DML action")
+    sql, block = _block_sequence(connection, translation, empty=not before)
+    actions = translation.merge_actions
+    if block is None and {"INSERT", "UPDATE", "DELETE"} <= actions:
+        counted = ", ".join(f"count(*) FILTER (WHERE merge_action = '{action}')" for action in _MERGE_ACTIONS)
+        relation = connection.sql(f"{sql} RETURNING merge_action")
         inserted, updated, deleted = (int(value) for value in _one(relation.aggregate(counted).fetchall()[0]))
     else:
-        sql, high = _block_sequence(connection, translation)
-        relation = connection.sql(f"{sql} RETURNING merge_action, {SEQUENCE}")
-        changed = "merge_action <> 'INSERT'"
-        counts = _one(
-            relation.aggregate(
-                f"{counted}, count(*) FILTER (WHERE {changed}) - count(DISTINCT {SEQUENCE}) FILTER (WHERE {changed}), "
-                f"max({SEQUENCE}) FILTER (WHERE merge_action = 'INSERT')"
-            ).fetchall()[0]
-        )
-        inserted, updated, deleted, repeated = (int(value or 0) for value in counts[:4])
-        if high is not None and counts[4] is not None and counts[4] > high:
-            # The source returned more rows than it counted (a nondeterministic query): the block was too small.
-            raise LocalSqlError(
-                "SQL execution error: the MERGE's source returned more rows than counted just before; "
-                "its rows were not merged"
+        total = int(_one(connection.execute(sql).fetchall()[0])[0])
+        grown = _count(connection, f"SELECT count(*) FROM {target}") - before
+        if block is not None:
+            low, high = block
+            inserted, beyond = _one(
+                connection.execute(
+                    f"SELECT count(*), count(*) FILTER (WHERE {SEQUENCE} > {high}) FROM {target} "
+                    f"WHERE {SEQUENCE} >= {low}"
+                ).fetchall()[0]
             )
-    if repeated:
-        raise LocalSqlError("100090 (42P18): Duplicate row detected during DML action")
+            if beyond:
+                # The source returned more rows than it counted (a nondeterministic query): the block was too small.
+                raise LocalSqlError(
+                    "SQL execution error: the MERGE's source returned more rows than counted just before; "
+                    "its rows were not merged"
+                )
+        elif "INSERT" not in actions:
+            inserted = 0
+        elif "DELETE" not in actions:
+            inserted = grown
+        else:  # inserts and deletes: inserted + deleted = total, inserted - deleted = grown
+            inserted = (total + grown) // 2
+        deleted = inserted - grown
+        updated = total - inserted - deleted
     shown = [
         (label, count)
-        for action, label, count in (
-            ("INSERT", "number of rows inserted", inserted),
-            ("UPDATE", "number of rows updated", updated),
-            ("DELETE", "number of rows deleted", deleted),
-        )
-        if action in translation.merge_actions
+        for action, label, count in zip(_MERGE_ACTIONS, _MERGE_LABELS, (inserted, updated, deleted), strict=True)
+        if action in actions
     ]
     return StatementResult(
         columns=[label for label, _ in shown],
@@ -847,8 +850,27 @@ def _merge(connection: duckdb.DuckDBPyConnection, translation: Translation) -> S
     )
 
 
-def _block_sequence(connection: duckdb.DuckDBPyConnection, translation: Translation) -> tuple[str, int | None]:
-    """The MERGE to run and the highest row sequence its inserts may take (None: they draw the default).
+_MERGE_ACTIONS = ("INSERT", "UPDATE", "DELETE")
+_MERGE_LABELS = ("number of rows inserted", "number of rows updated", "number of rows deleted")
+
+
+def _target_sql(translation: Translation) -> str:
+    assert translation.target is not None
+    if translation.temporary:
+        return translate.temporary_table_sql(translation.target)
+    return translate.table_sql(translation.target)
+
+
+def _count(connection: duckdb.DuckDBPyConnection, query: str) -> int:
+    """The single number a query returns (0 for NULL)."""
+    return int(_one(connection.execute(query).fetchall()[0])[0] or 0)
+
+
+def _block_sequence(
+    connection: duckdb.DuckDBPyConnection, translation: Translation, *, empty: bool
+) -> tuple[str, tuple[int, int] | None]:
+    """The MERGE to run (into an ``empty`` target, as an INSERT where it can) and the block of row sequences its
+    inserts take, lowest and highest (None: they draw the default).
 
     When the MERGE has its explicit-sequence form, as many sequence values as it has source rows are drawn as one
     block first (one statement; the write lock keeps other writers out), and the inserted rows take
@@ -856,18 +878,19 @@ def _block_sequence(connection: duckdb.DuckDBPyConnection, translation: Translat
     """
     if translation.block_sql is None or translation.block_count is None or translation.target is None:
         return translation.sql, None
-    (count,) = _one(connection.execute(translation.block_count).fetchall()[0])
+    count = _count(connection, translation.block_count)
     if not count:
         return translation.sql, None
     sequence = row_sequence(translation.target.database)
     low, high = _one(
         connection.execute(
-            f"SELECT min(v), max(v) FROM (SELECT nextval('{sequence}') AS v FROM range({int(count)}))"
+            f"SELECT min(v), max(v) FROM (SELECT nextval('{sequence}') AS v FROM range({count}))"
         ).fetchall()[0]
     )
     if high - low + 1 != count:
         return translation.sql, None
-    return translation.block_sql.replace(translate.BLOCK_START, str(int(low) - 1)), int(high)
+    sql = translation.empty_target_sql if empty and translation.empty_target_sql else translation.block_sql
+    return sql.replace(translate.BLOCK_START, str(int(low) - 1)), (int(low), int(high))
 
 
 def _duckdb_error(exc: duckdb.Error) -> LocalSqlError:

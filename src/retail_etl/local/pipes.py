@@ -938,49 +938,48 @@ def _notifies(catalog: Catalog, load: _Load) -> str | None:
     return name if integration is not None and integration.enabled else None
 
 
-def _load_file(cursor: Any, catalog: Catalog, load: _Load, file: StagedFile, now: datetime) -> FileLoadResult:
+@dataclass
+class _FileRead:
+    """One file read into its raw temporary table and evaluated, not yet committed."""
+
+    file: StagedFile
+    raw: str  # the temporary table of its records
+    now: datetime  # its load time
+    typed: str | None  # the query of its converted rows; None: the file could not be read
+    outcome: _Outcome
+
+
+def _read_file(cursor: Any, load: _Load, file: StagedFile, now: datetime) -> _FileRead:
+    """Read the file into a raw temporary table (the caller drops it: :func:`_drop_raw`) and count its errors."""
     import duckdb
 
     raw = f"_retail_etl_pipe_{uuid.uuid4().hex}"
-    try:
-        with tempfile.TemporaryDirectory(prefix="retail-etl-pipe-") as workdir:
-            try:
-                _read_raw(cursor, load, file, raw, Path(workdir))
-            except (
-                duckdb.InvalidInputException,
-                duckdb.IOException,
-                OSError,
-                EOFError,
-                UnicodeError,
-                zlib.error,
-                _UnreadableFileError,
-            ) as error:
-                message, line = _reader_error(error, file, Path(workdir))
-                outcome = _Outcome(error_count=1, first_error=message, first_error_line=line)
-                typed = None
-            else:
-                typed = _typed_sql(load, file, raw, now)
-                outcome = _evaluate(cursor, load, typed)
-        return _commit(cursor, catalog, load, file, raw, now=now, outcome=outcome, typed=typed)
-    finally:
-        cursor.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(raw)}")
-        cursor.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(raw + '_good')}")
+    with tempfile.TemporaryDirectory(prefix="retail-etl-pipe-") as workdir:
+        try:
+            _read_raw(cursor, load, file, raw, Path(workdir))
+        except (
+            duckdb.InvalidInputException,
+            duckdb.IOException,
+            OSError,
+            EOFError,
+            UnicodeError,
+            zlib.error,
+            _UnreadableFileError,
+        ) as error:
+            message, line = _reader_error(error, file, Path(workdir))
+            return _FileRead(file, raw, now, None, _Outcome(error_count=1, first_error=message, first_error_line=line))
+    typed = _typed_sql(load, file, raw, now)
+    return _FileRead(file, raw, now, typed, _evaluate(cursor, load, typed))
 
 
-def _commit(
-    cursor: Any,
-    catalog: Catalog,
-    load: _Load,
-    file: StagedFile,
-    raw: str,
-    *,
-    now: datetime,
-    outcome: _Outcome,
-    typed: str | None,
-) -> FileLoadResult:
-    """Insert the good rows (unless ON_ERROR skips the file), the history record and any notification: one
-    transaction, so a file is either loaded and recorded or neither."""
-    readable = typed is not None
+def _drop_raw(cursor: Any, file_read: _FileRead) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(file_read.raw)}")
+
+
+def _result(load: _Load, file_read: _FileRead) -> FileLoadResult:
+    """The file's COPY_HISTORY record: whether ON_ERROR skips it, how many rows it loads."""
+    outcome = file_read.outcome
+    readable = file_read.typed is not None
     skipped = not readable or load.on_error.skips(outcome.error_count, outcome.rows_parsed)
     loaded = 0 if skipped else outcome.rows_parsed - outcome.error_count
     if outcome.error_count == 0 and readable:
@@ -989,9 +988,9 @@ def _commit(
         status = LOAD_FAILED
     else:
         status = PARTIALLY_LOADED
-    result = FileLoadResult(
+    return FileLoadResult(
         pipe=load.name.display,
-        file_name=file.relative_path,
+        file_name=file_read.file.relative_path,
         stage_location=load.location.url,
         table=load.table.display,
         status=status,
@@ -1002,97 +1001,137 @@ def _commit(
         first_error=outcome.first_error,
         first_error_line=outcome.first_error_line,
         first_error_column=outcome.first_error_column,
-        file_size=file.size,
-        file_last_modified=file.last_modified,
-        last_load_time=now,
+        file_size=file_read.file.size,
+        file_last_modified=file_read.file.last_modified,
+        last_load_time=file_read.now,
     )
-    integration = _notifies(catalog, load) if status == LOAD_FAILED else None
+
+
+def _commit(
+    cursor: Any, catalog: Catalog, load: _Load, reads: list[_FileRead], *, numbered: bool
+) -> list[FileLoadResult]:
+    """Insert the files' good rows (unless ON_ERROR skips a file), their history records and any notifications:
+    one transaction, so each file is either loaded and recorded or neither.
+
+    ``numbered``: the table's row sequence draws from its database's sequence, so the rows can take a block of it
+    drawn at once (see :func:`_reserve`) instead of a nextval per row, which makes DuckDB insert on one thread.
+    """
+    results = [_result(load, file_read) for file_read in reads]
+    loading = [file_read for file_read, result in zip(reads, results, strict=True) if result.rows_loaded]
     database = load.table.database
-    good = f"{raw}_good"
-    staged_first = loaded and typed is not None and file.size >= _BLOCK_SEQUENCE_BYTES
-    if staged_first:
-        # The rows are converted into a temporary table first: DuckDB evaluates a statement that draws the row
-        # sequence (the table's nextval default) on one thread, so the conversions run in parallel here and the
-        # INSERT below only copies them.
-        values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
-        where = " WHERE NOT __bad" if outcome.error_count else ""
-        cursor.execute(f"CREATE TEMP TABLE {_ident(good)} AS WITH typed AS ({typed}) SELECT {values} FROM typed{where}")
     cursor.begin()
     try:
-        if staged_first:
-            _insert_good(cursor, load, good)
-        elif loaded and typed is not None:
-            columns = ", ".join(_ident(column.name) for column in load.columns)
-            values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
-            where = " WHERE NOT __bad" if outcome.error_count else ""
-            cursor.execute(
-                f"INSERT INTO {_table_sql(load.table)} ({columns}) "
-                f"WITH typed AS ({typed}) SELECT {values} FROM typed{where}"
-            )
+        start = (
+            _reserve(cursor, load, sum(file_read.outcome.rows_parsed for file_read in loading)) if numbered else None
+        )
+        for file_read in loading:
+            _insert_rows(cursor, load, file_read, start)
+            if start is not None:
+                start += file_read.outcome.rows_parsed
+        history = ", ".join(f"({', '.join('?' for _ in _HISTORY_COLUMNS)})" for _ in results)
         cursor.execute(
             f"INSERT INTO {_internal_table(database, LOAD_HISTORY_TABLE)} ({', '.join(_HISTORY_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _HISTORY_COLUMNS)})",
-            [
-                result.pipe,
-                result.file_name,
-                result.stage_location,
-                result.table,
-                result.status,
-                result.rows_parsed,
-                result.rows_loaded,
-                result.error_count,
-                result.error_limit,
-                result.first_error,
-                result.first_error_line,
-                result.first_error_column,
-                result.file_size,
-                result.file_last_modified,
-                result.last_load_time,
-            ],
+            f"VALUES {history}",
+            [value for result in results for value in _history_values(result)],
         )
-        if integration is not None:
-            message = _notification(catalog, load, file, outcome.first_error or "", now)
-            cursor.execute(
-                f"INSERT INTO {_internal_table(database, NOTIFICATIONS_TABLE)} VALUES (?, ?, ?, ?, ?, ?)",
-                [message["messageId"], integration, result.pipe, result.file_name, now, json.dumps(message)],
-            )
+        integration = _notifies(catalog, load)
+        for file_read, result in zip(reads, results, strict=True):
+            if integration is not None and result.status == LOAD_FAILED:
+                message = _notification(catalog, load, file_read.file, result.first_error or "", file_read.now)
+                cursor.execute(
+                    f"INSERT INTO {_internal_table(database, NOTIFICATIONS_TABLE)} VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        message["messageId"],
+                        integration,
+                        result.pipe,
+                        result.file_name,
+                        file_read.now,
+                        json.dumps(message),
+                    ],
+                )
         cursor.commit()
     except Exception as error:
         cursor.rollback()
-        raise LocalSqlError(f"loading {file.key} through pipe {result.pipe} failed: {error}") from error
-    return result
+        named = reads[0].file.key if len(reads) == 1 else f"{len(reads)} files"
+        raise LocalSqlError(f"loading {named} through pipe {load.name.display} failed: {error}") from error
+    return results
 
 
-# Files from this size on are converted into a temporary table and appended with a block of row sequences (see
-# _insert_good); smaller ones are appended in one statement, whose fixed cost is lower.
-_BLOCK_SEQUENCE_BYTES = 8 << 20
+def _history_values(result: FileLoadResult) -> list[Any]:
+    return [
+        result.pipe,
+        result.file_name,
+        result.stage_location,
+        result.table,
+        result.status,
+        result.rows_parsed,
+        result.rows_loaded,
+        result.error_count,
+        result.error_limit,
+        result.first_error,
+        result.first_error_line,
+        result.first_error_column,
+        result.file_size,
+        result.file_last_modified,
+        result.last_load_time,
+    ]
 
 
-def _insert_good(cursor: Any, load: _Load, good: str) -> None:
-    """Append the converted rows to the table. Their row sequences are drawn as one block first and given by
-    position: a nextval default drawn per row makes DuckDB write the whole INSERT on one thread."""
-    table = _table_sql(load.table)
-    columns = ", ".join(_ident(column.name) for column in load.columns)
-    source = f"temp.main.{_ident(good)}"
-    sequence = row_sequence(load.table.database)
+def _numbered(cursor: Any, load: _Load) -> bool:
+    """Whether the table's row sequence column takes its database's sequence by default (it always does, unless
+    the table was made some other way)."""
     (default,) = cursor.execute(
         "SELECT any_value(column_default) FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
         "AND table_name = ? AND column_name = ?",
         [load.table.database, load.table.schema, load.table.name, ROW_SEQUENCE_COLUMN],
     ).fetchone()
-    (count,) = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()
-    if count and default is not None and default.replace('"', "") == f"nextval('{sequence.replace(chr(34), '')}')":
-        low, high = cursor.execute(
-            f"SELECT min(v), max(v) FROM (SELECT nextval({_literal(sequence)}) AS v FROM range({int(count)}))"
-        ).fetchone()
-        if high - low + 1 == count:
-            # A CTAS table's rowids are 0 .. count - 1.
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}, {_ident(ROW_SEQUENCE_COLUMN)}) SELECT *, rowid + {int(low)} "
-                f"FROM {source}"
-            )
-            return
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {source}")
+    sequence = row_sequence(load.table.database).replace('"', "")
+    return default is not None and default.replace('"', "") == f"nextval('{sequence}')"
+
+
+def _reserve(cursor: Any, load: _Load, count: int) -> int | None:
+    """Draw ``count`` values of the row sequence as one block (one statement; the write lock keeps other writers
+    out) and return the first, or None when they did not come as one block."""
+    if not count:
+        return None
+    low, high = cursor.execute(
+        f"SELECT min(v), max(v) FROM (SELECT nextval({_literal(row_sequence(load.table.database))}) AS v "
+        f"FROM range({int(count)}))"
+    ).fetchone()
+    return int(low) if high - low + 1 == count else None
+
+
+def _insert_rows(cursor: Any, load: _Load, file_read: _FileRead, start: int | None) -> None:
+    """Append the file's good rows. With a block of row sequences starting at ``start``, record n takes
+    ``start + n - 1``: unique, and in the block (a file has ``rows_parsed`` records)."""
+    columns = ", ".join(_ident(column.name) for column in load.columns)
+    values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
+    where = " WHERE NOT __bad" if file_read.outcome.error_count else ""
+    if start is not None:
+        columns += f", {_ident(ROW_SEQUENCE_COLUMN)}"
+        values += f", __rn + {start - 1}"
+    table = _table_sql(load.table)
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) WITH typed AS ({file_read.typed}) SELECT {values} FROM typed{where}"
+    )
+
+
+# Files are read in batches of about this many bytes and committed together: one transaction per batch instead of
+# one per file, while the batch's raw tables stay in memory.
+_BATCH_BYTES = 128 << 20
+
+
+def _batches(files: list[StagedFile]) -> Iterator[list[StagedFile]]:
+    batch: list[StagedFile] = []
+    size = 0
+    for file in files:
+        if batch and size + file.size > _BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(file)
+        size += file.size
+    if batch:
+        yield batch
 
 
 @contextlib.contextmanager
@@ -1151,6 +1190,39 @@ def _history(cursor: Any, database: str, pipe: str) -> list[FileLoadResult]:
     ]
 
 
+def _load_batch(
+    cursor: Any, catalog: Catalog, load: _Load, batch: list[StagedFile], *, now: datetime | None, numbered: bool
+) -> list[FileLoadResult]:
+    """Read the batch's files, then commit them together. A failure stops the batch as it stopped the loader when
+    each file had its own transaction: the files before the failing one still load, then the error goes up."""
+    reads: list[_FileRead] = []
+    try:
+        failure: Exception | None = None
+        for staged in batch:
+            moment = now if now is not None else datetime.now(UTC)
+            try:
+                reads.append(_read_file(cursor, load, staged, moment.astimezone(UTC)))
+            except Exception as error:  # re-raised below, once the files before it are committed
+                failure = error
+                break
+        results: list[FileLoadResult] = []
+        try:
+            results = _commit(cursor, catalog, load, reads, numbered=numbered) if reads else []
+        except LocalSqlError:
+            if len(reads) == 1:
+                raise
+            # One file's rows or record failed to insert: each file on its own, so the files before it still load
+            # and the error names it.
+            for file_read in reads:
+                results.extend(_commit(cursor, catalog, load, [file_read], numbered=numbered))
+        if failure is not None:
+            raise failure
+        return results
+    finally:
+        for file_read in reads:
+            _drop_raw(cursor, file_read)
+
+
 # --- public API ----------------------------------------------------------------------------------------------
 
 
@@ -1158,7 +1230,11 @@ def load_pending(
     connection: Any, account: Account, pipe_name: str, bucket_root: Path, *, now: datetime | None = None
 ) -> list[FileLoadResult]:
     """Load the pipe's new files (those its load history does not know) from ``bucket_root`` (the folder holding
-    one folder per bucket) into the target table, one transaction per file.
+    one folder per bucket) into the target table.
+
+    Files are read one by one and committed in batches (:data:`_BATCH_BYTES`): each file's outcome (ON_ERROR) is
+    decided on its own, and a file is loaded and recorded together or not at all, as with one transaction per
+    file; a batch that fails to commit is committed again file by file.
 
     ``connection`` is a DuckDB connection with the table's database attached under its name. ``now`` is the
     load time of every file (default: the clock, per file; a naive value is local time). A paused or stopped
@@ -1184,10 +1260,10 @@ def load_pending(
                 f"write: {error}"
             ) from error
         known = {record.file_name for record in _history(cursor, load.table.database, name.display)}
-        for staged in _staged(load, bucket_root):
-            if staged.relative_path not in known:
-                moment = now if now is not None else datetime.now(UTC)
-                results.append(_load_file(cursor, catalog, load, staged, moment.astimezone(UTC)))
+        pending = [staged for staged in _staged(load, bucket_root) if staged.relative_path not in known]
+        numbered = bool(pending) and _numbered(cursor, load)
+        for batch in _batches(pending):
+            results.extend(_load_batch(cursor, catalog, load, batch, now=now, numbered=numbered))
     return results
 
 
