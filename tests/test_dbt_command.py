@@ -80,7 +80,7 @@ def test_local_profile_is_the_targets_duckdb_file_of_the_database_with_the_gold_
                     "path": str(project.resolve() / ".retail-etl" / "warehouse" / "SNOWLAKE_DB.duckdb"),
                     "database": "SNOWLAKE_DB",
                     "schema": "GOLD",
-                    "threads": 2,
+                    "threads": 4,
                     "settings": {"TimeZone": "America/Los_Angeles"},
                     "keep_open": False,
                 }

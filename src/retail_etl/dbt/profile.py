@@ -25,9 +25,10 @@ from retail_etl.workflow import Project, query_tag
 
 PROFILE_NAME = "retail_etl"
 SECRET_PREFIX = "DBT_ENV_SECRET_RETAIL_ETL_"
-# DuckDB already spreads each query over every core; two dbt threads let a small model overlap a long one without
-# oversubscribing a 2-core machine.
-LOCAL_THREADS = 2
+# DuckDB spreads each query over every core, but dbt spends Python time per node (153 of them in the shipped
+# project) and DuckDB releases the GIL while it works: 4 threads overlap the two, measured 6 % faster than 2 and
+# 26 % faster than 1 for `dbt build` on 1M sales lines on a 2-core machine.
+LOCAL_THREADS = 4
 # On Snowflake the warehouse does the work and dbt's threads only wait for it: as many as apply's parallelism.
 SNOWFLAKE_THREADS = 8
 
