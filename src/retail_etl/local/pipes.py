@@ -54,12 +54,14 @@ import gzip
 import io
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
 import uuid
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -631,6 +633,20 @@ def _item_sql(item: SelectItem, load: _Load, file: StagedFile, now: datetime, *,
 _EXTRA_FIELDS = 16
 
 
+# Files are read on several connections at once (each read is single-threaded: see _read_raw), so their raw tables
+# live in an in-memory catalog every connection of the warehouse sees, not in one connection's temporary schema.
+# Nothing in it outlives a load: each raw table is dropped once its file is committed or skipped.
+_SCRATCH = "_retail_etl_pipe_scratch"
+
+
+def _raw_table(raw: str) -> str:
+    return f"{_ident(_SCRATCH)}.main.{_ident(raw)}"
+
+
+def _attach_scratch(cursor: Any) -> None:
+    cursor.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {_ident(_SCRATCH)}")
+
+
 def _typed_sql(load: _Load, file: StagedFile, raw: str, now: datetime) -> str:
     """One row per record: its number, each item's source value (``__s``), the column's value (``__v``), whether
     that conversion failed (``__e``), and ``__bad`` for any error in the row."""
@@ -655,7 +671,7 @@ def _typed_sql(load: _Load, file: StagedFile, raw: str, now: datetime) -> str:
     return (
         f"SELECT *, ({' OR '.join(flags)}) AS __bad FROM ("
         f"SELECT *, {', '.join(values)}, {', '.join(errors)} FROM ("
-        f"SELECT rowid + 1 AS __rn, {', '.join(sources)} FROM temp.main.{_ident(raw)}))"
+        f"SELECT rowid + 1 AS __rn, {', '.join(sources)} FROM {_raw_table(raw)}))"
     )
 
 
@@ -749,7 +765,7 @@ def _read_raw(cursor: Any, load: _Load, file: StagedFile, raw: str, workdir: Pat
     if csv.new_line is not None:
         options.append(f"new_line = {_literal(csv.new_line)}")
     cursor.execute(
-        f"CREATE TEMP TABLE {_ident(raw)} AS SELECT * FROM read_csv({_literal(str(source))}, {', '.join(options)})"
+        f"CREATE TABLE {_raw_table(raw)} AS SELECT * FROM read_csv({_literal(str(source))}, {', '.join(options)})"
     )
 
 
@@ -973,7 +989,7 @@ def _read_file(cursor: Any, load: _Load, file: StagedFile, now: datetime) -> _Fi
 
 
 def _drop_raw(cursor: Any, file_read: _FileRead) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS temp.main.{_ident(file_read.raw)}")
+    cursor.execute(f"DROP TABLE IF EXISTS {_raw_table(file_read.raw)}")
 
 
 def _result(load: _Load, file_read: _FileRead) -> FileLoadResult:
@@ -1190,6 +1206,46 @@ def _history(cursor: Any, database: str, pipe: str) -> list[FileLoadResult]:
     ]
 
 
+# Files read at once, each on a connection of its own: DuckDB reads one file on one core (see _read_raw).
+_READERS = 2
+
+
+def _read_files(
+    cursor: Any, load: _Load, batch: list[StagedFile], *, now: datetime | None
+) -> tuple[list[_FileRead], Exception | None]:
+    """Read the batch's files, several at once: the reads up to the first failure (in the batch's order) and that
+    failure, re-raised once the files before it are committed. Files read after it are dropped and load next time."""
+
+    def read(staged: StagedFile) -> _FileRead:
+        moment = now if now is not None else datetime.now(UTC)
+        reader = idle.get()  # one per thread: a DuckDB connection refuses concurrent calls
+        try:
+            return _read_file(reader, load, staged, moment.astimezone(UTC))
+        finally:
+            idle.put(reader)
+
+    workers = min(_READERS, len(batch))
+    idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    with contextlib.ExitStack() as readers:
+        for _ in range(workers):
+            idle.put(readers.enter_context(_cursor(cursor)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(read, staged) for staged in batch]
+    reads: list[_FileRead] = []
+    failure: Exception | None = None
+    for future in futures:
+        error = future.exception()
+        if error is not None and not isinstance(error, Exception):
+            raise error  # an interrupt, not a file's failure
+        if error is not None:
+            failure = failure or error
+        elif failure is None:
+            reads.append(future.result())
+        else:
+            _drop_raw(cursor, future.result())
+    return reads, failure
+
+
 def _load_batch(
     cursor: Any, catalog: Catalog, load: _Load, batch: list[StagedFile], *, now: datetime | None, numbered: bool
 ) -> list[FileLoadResult]:
@@ -1197,14 +1253,7 @@ def _load_batch(
     each file had its own transaction: the files before the failing one still load, then the error goes up."""
     reads: list[_FileRead] = []
     try:
-        failure: Exception | None = None
-        for staged in batch:
-            moment = now if now is not None else datetime.now(UTC)
-            try:
-                reads.append(_read_file(cursor, load, staged, moment.astimezone(UTC)))
-            except Exception as error:  # re-raised below, once the files before it are committed
-                failure = error
-                break
+        reads, failure = _read_files(cursor, load, batch, now=now)
         results: list[FileLoadResult] = []
         try:
             results = _commit(cursor, catalog, load, reads, numbered=numbered) if reads else []
@@ -1259,6 +1308,7 @@ def load_pending(
                 f"pipe {name.display} loads into database {load.table.database}, which the local connection cannot "
                 f"write: {error}"
             ) from error
+        _attach_scratch(cursor)
         known = {record.file_name for record in _history(cursor, load.table.database, name.display)}
         pending = [staged for staged in _staged(load, bucket_root) if staged.relative_path not in known]
         numbered = bool(pending) and _numbered(cursor, load)
