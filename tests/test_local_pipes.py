@@ -712,6 +712,22 @@ def test_a_batch_with_one_bad_file_among_many_loads_the_others_and_reports_it(
     assert later > max(sequences)
 
 
+def test_files_read_at_once_leave_no_raw_table_behind(tmp_path: Path) -> None:
+    # Several readers share an in-memory catalog for the raw records; every file's raw table goes once loaded,
+    # skipped or left for the next run, and rows keep their files' record order whatever reader read them.
+    pipeline = make_pipeline(tmp_path)
+    for index in range(9):
+        pipeline.put(f"f{index}.csv", BAD_TYPE if index == 4 else "".join(f"{index}{row},x\n" for row in range(1, 6)))
+    assert len(pipeline.load()) == 9
+    assert pipeline.rows("F, R, A") == [
+        (f"f{index}.csv", row, Decimal(f"{index}{row}")) for index in range(9) if index != 4 for row in range(1, 6)
+    ]
+    leftovers = pipeline.connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = '_retail_etl_pipe_scratch'"
+    ).fetchone()
+    assert leftovers == (0,)
+
+
 def test_continue_in_a_batch_loads_each_files_good_rows(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path, on_error="CONTINUE", database_sequence=True)
     pipeline.put("a.csv", BAD_TYPE)
