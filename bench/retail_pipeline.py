@@ -8,7 +8,8 @@ Stages, each a real `retail-etl` command in its own process, as a user runs them
 2. upload    - ``upload data/*.csv``: the files land in the local bucket and each pipe loads its files at once
                (on the local target auto-ingest is part of the upload, so this stage is upload + load);
 3. merge     - ``run --now``: every task runs its procedure (stream -> XFM -> MERGE into SILVER);
-4. dbt build - ``dbt build``: silver models, snapshots, gold models and every dbt test.
+4. dbt build - ``dbt build``: silver models, snapshots, gold models and every dbt test; then once more, as a
+               nightly run finds the project (dbt's partial-parse state kept from the previous run).
 
 The reference is DuckDB alone reading every generated CSV into tables, in the same run, measured two ways: into a
 DuckDB database file (committed; like for like, as the local target keeps its tables in such files) and in memory.
@@ -74,6 +75,8 @@ def main() -> None:
         stages["upload + pipe load"] = timed("upload", *(str(p) for p in sorted(data.glob("*.csv"))), cwd=project)
         stages["merge (run --now)"] = timed("run", "--now", cwd=project)
         stages["dbt build"] = timed("dbt", "build", cwd=project)
+        # As a nightly run finds it: dbt's partial-parse state from the previous run, the same data.
+        stages["dbt build, again"] = timed("dbt", "build", cwd=project)
         in_memory = reference_read(data, None)
         reference = reference_read(data, project / "reference.duckdb")
         [(sales_lines,)] = duckdb.sql(f"SELECT COUNT(*) FROM read_csv('{data}/sales_*.csv', header = true)").fetchall()
@@ -84,7 +87,8 @@ def main() -> None:
     print(f"  {'stage':<20} {'time':>8}  {'vs file':>7}  {'vs memory':>9}")
     for stage, seconds in stages.items():
         print(f"  {stage:<20} {seconds:6.2f} s  {seconds / reference:6.1f}x  {seconds / in_memory:8.1f}x")
-    print(f"  {'total':<20} {sum(stages.values()):6.2f} s; peak RSS of any step {peak:.0f} MB")
+    first_pass = sum(seconds for stage, seconds in stages.items() if stage != "dbt build, again")
+    print(f"  {'total (first pass)':<20} {first_pass:6.2f} s; peak RSS of any step {peak:.0f} MB")
 
 
 if __name__ == "__main__":
