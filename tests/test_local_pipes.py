@@ -712,6 +712,24 @@ def test_a_batch_with_one_bad_file_among_many_loads_the_others_and_reports_it(
     assert later > max(sequences)
 
 
+def test_a_quoted_field_spanning_lines_beside_a_short_record_is_read_single_threaded(tmp_path: Path) -> None:
+    # DuckDB's parallel reader refuses to pad a short record when a quoted field spans lines: the loader reads such
+    # a file on one thread, records numbered as ever (the multi-line field is one record).
+    pipeline = make_pipeline(
+        tmp_path,
+        file_format="FIELD_OPTIONALLY_ENCLOSED_BY = '\"' ERROR_ON_COLUMN_COUNT_MISMATCH = FALSE",
+        on_error="CONTINUE",
+    )
+    pipeline.put("q.csv", '1,"a\nb"\n2\n3,c\n')
+    (result,) = pipeline.load()
+    assert (result.status, result.rows_loaded) == (LOADED, 3)
+    assert pipeline.rows("F, R, A, B") == [
+        ("q.csv", 1, Decimal(1), "a\nb"),
+        ("q.csv", 2, Decimal(2), None),
+        ("q.csv", 3, Decimal(3), "c"),
+    ]
+
+
 def test_files_read_at_once_leave_no_raw_table_behind(tmp_path: Path) -> None:
     # Several readers share an in-memory catalog for the raw records; every file's raw table goes once loaded,
     # skipped or left for the next run, and rows keep their files' record order whatever reader read them.
