@@ -122,10 +122,12 @@ def make_pipeline(
     on_error: str = "SKIP_FILE",
     error_integration: bool = True,
     database_sequence: bool = False,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> Pipeline:
     """``database_sequence``: the table's row sequence draws from the database's sequence, as in the engine's
-    tables (loads then take blocks of it); else from one of its own."""
-    pipeline = Pipeline(root=buckets_root(tmp_path / "state"))
+    tables (loads then take blocks of it); else from one of its own. ``connection``: the DuckDB connection to load
+    with (default: a new one with DuckDB's default settings)."""
+    pipeline = Pipeline(root=buckets_root(tmp_path / "state"), connection=connection or duckdb.connect())
     statements = [
         "CREATE DATABASE DB",
         "CREATE SCHEMA DB.S",
@@ -712,9 +714,9 @@ def test_a_batch_with_one_bad_file_among_many_loads_the_others_and_reports_it(
     assert later > max(sequences)
 
 
-def test_a_quoted_field_spanning_lines_beside_a_short_record_is_read_single_threaded(tmp_path: Path) -> None:
-    # DuckDB's parallel reader refuses to pad a short record when a quoted field spans lines: the loader reads such
-    # a file on one thread, records numbered as ever (the multi-line field is one record).
+def test_a_quoted_field_spanning_lines_beside_a_short_record_keeps_its_record_numbers(tmp_path: Path) -> None:
+    # Padding a short record when a quoted field spans lines is what keeps the reader single-threaded (DuckDB's
+    # parallel reader refuses it); the multi-line field is one record.
     pipeline = make_pipeline(
         tmp_path,
         file_format="FIELD_OPTIONALLY_ENCLOSED_BY = '\"' ERROR_ON_COLUMN_COUNT_MISMATCH = FALSE",
@@ -728,6 +730,20 @@ def test_a_quoted_field_spanning_lines_beside_a_short_record_is_read_single_thre
         ("q.csv", 2, Decimal(2), None),
         ("q.csv", 3, Decimal(3), "c"),
     ]
+
+
+def test_a_large_file_keeps_its_record_numbers(tmp_path: Path) -> None:
+    # Past DuckDB's read buffer (32 MB) a parallel read would split the file, and on a connection that lets DuckDB
+    # drop insertion order (as the warehouse's does) the records would land out of order.
+    pipeline = make_pipeline(tmp_path, connection=duckdb.connect(config={"preserve_insertion_order": False}))
+    records = 3_000_000
+    pipeline.put("big.csv", "".join(f"{number},x\n" for number in range(1, records + 1)))
+    (result,) = pipeline.load()
+    assert (result.status, result.rows_loaded) == (LOADED, records)
+    assert pipeline.connection.execute("SELECT count(*) FILTER (WHERE R <> A), count(*) FROM DB.S.T").fetchone() == (
+        0,
+        records,
+    )
 
 
 def test_files_read_at_once_leave_no_raw_table_behind(tmp_path: Path) -> None:

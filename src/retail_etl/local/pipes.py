@@ -737,8 +737,6 @@ def _prepared_source(file: StagedFile, csv: CsvFormat, workdir: Path) -> tuple[P
 
 def _read_raw(cursor: Any, load: _Load, file: StagedFile, raw: str, workdir: Path) -> None:
     """Materialize the file's records as text columns c1..cN; the table's rowid is the record's order."""
-    import duckdb
-
     csv = load.csv
     source, compression = _prepared_source(file, csv, workdir)
     # NULL_IF and EMPTY_FIELD_AS_NULL go to the reader, which alone knows whether a field was enclosed ("" is an
@@ -758,22 +756,17 @@ def _read_raw(cursor: Any, load: _Load, file: StagedFile, raw: str, workdir: Pat
         f"nullstr = [{null_sql}]",
         "allow_quoted_nulls = false",
         # A record with fewer fields gets NULLs and one with more keeps its first fields, as a transformation
-        # reads them.
+        # reads them; single-threaded, since padding is refused in parallel when a field spans lines.
         "null_padding = true",
         "strict_mode = false",
+        "parallel = false",
         f"compression = {_literal(compression.lower())}",
     ]
     if csv.new_line is not None:
         options.append(f"new_line = {_literal(csv.new_line)}")
-    read = f"SELECT * FROM read_csv({_literal(str(source))}, {', '.join(options)}, parallel = "
-    try:
-        # On both cores (rows keep the file's order: insertion order is preserved, so rowid is the record number).
-        cursor.execute(f"CREATE TABLE {_raw_table(raw)} AS {read}true)")
-    except duckdb.Error:
-        # The parallel reader refuses to pad short records when a quoted field spans lines, and words some errors
-        # differently: the single-threaded reader decides, as it always did.
-        cursor.execute(f"DROP TABLE IF EXISTS {_raw_table(raw)}")
-        cursor.execute(f"CREATE TABLE {_raw_table(raw)} AS {read}false)")
+    cursor.execute(
+        f"CREATE TABLE {_raw_table(raw)} AS SELECT * FROM read_csv({_literal(str(source))}, {', '.join(options)})"
+    )
 
 
 def _reader_error(error: BaseException, file: StagedFile, workdir: Path) -> tuple[str, int | None]:
