@@ -65,8 +65,9 @@ def _profile_or_exit(printer: Printer, project: Project, target: str, connection
 def _run(
     ctx: typer.Context, command: str, *, project_dir: Path, target: str | None, env: str | None, connection: str | None
 ) -> None:
-    from retail_etl.dbt.profile import dbt_vars, local_database_file
+    from retail_etl.dbt.profile import dbt_vars
     from retail_etl.dbt.runner import DbtUsageError, run_dbt
+    from retail_etl.local.warehouse import database_file
     from retail_etl.spec.models import LocalTargetSpec
 
     printer = Printer()
@@ -79,7 +80,7 @@ def _run(
     spec = project.loaded.project.targets[name]
     if isinstance(spec, LocalTargetSpec):
         database = project.desired.database.stored
-        if not local_database_file(project.loaded.project_dir / spec.path, database).is_file():
+        if not database_file(project.loaded.project_dir / spec.path, database).is_file():
             # dbt-duckdb would create an empty file that the local warehouse never made.
             fail(printer, f"database {database} is not deployed on target {name!r} yet: run `retail-etl apply` first")
     # Nothing above opened the target: on the local target DuckDB lets one process write a file, and dbt-duckdb

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote as quote_path
 
 import yaml
 
 from retail_etl.identifiers import Identifier
-from retail_etl.local.warehouse import DEFAULT_TIMEZONE, FILE_SUFFIX, WAREHOUSE_DIRECTORY
+from retail_etl.local.warehouse import DEFAULT_TIMEZONE, database_file
 from retail_etl.spec.models import LocalTargetSpec
 from retail_etl.targets.snowflake.config import KEY_PAIR, ConnectionSettings
 from retail_etl.workflow import Project, query_tag
@@ -109,11 +108,6 @@ def dbt_vars(project: Project) -> dict[str, str]:
     }
 
 
-def local_database_file(root: Path, database: str) -> Path:
-    """The DuckDB file of ``database`` in the local target folder ``root``, as the local warehouse names it."""
-    return root / WAREHOUSE_DIRECTORY / f"{quote_path(database, safe='')}{FILE_SUFFIX}"
-
-
 def build_profile(project: Project, target: str, connection: ConnectionSettings | None = None) -> DbtProfile:
     """The profile of ``target`` (its dbt target has the same name); a Snowflake target needs its resolved
     ``connection`` (connections.toml and SNOWFLAKE_* variables, as the Snowflake session resolves it)."""
@@ -133,7 +127,7 @@ def _profile(target: str, output: dict[str, Any], secrets: dict[str, str], files
 
 
 def _local_output(root: Path, database: str, schema: str) -> dict[str, Any]:
-    path = local_database_file(root.resolve(), database)
+    path = database_file(root.resolve(), database)
     if path.stem != database:
         # dbt-duckdb names the database after the file; the local warehouse attaches it under the database's name.
         raise ProfileError(f"dbt-duckdb cannot use database {database!r}: its file name ({path.name}) differs from it")

@@ -58,6 +58,11 @@ def stream_offsets(database: str) -> str:
     return internal_table(database, STREAM_OFFSETS)
 
 
+def database_file(root: Path, database: str) -> Path:
+    """The DuckDB file holding ``database`` in the local target folder ``root``."""
+    return root / WAREHOUSE_DIRECTORY / f"{quote_path(database, safe='')}{FILE_SUFFIX}"
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -150,7 +155,7 @@ class Warehouse:
             raise LocalSqlError(f"the local target cannot hold both databases {clash!r} and {name!r}")
         if replace:
             self.drop_database(name)
-        path = self.directory / f"{quote_path(name, safe='')}{FILE_SUFFIX}"
+        path = database_file(self.root, name)
         with instance.lock:
             self.directory.mkdir(parents=True, exist_ok=True)
             instance.attach(name, path)
