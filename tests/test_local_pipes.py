@@ -811,6 +811,28 @@ def test_an_unexpected_failure_reading_a_file_still_loads_the_files_before_it(
     assert pipeline.connection.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
 
 
+def test_a_batch_numbers_its_rows_in_file_then_record_order_through_its_staging_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Several files of a batch are converted into one staging table (in statements of up to _FILES_PER_STAGE files)
+    # and inserted at once; the rows still take one block of row sequences, file after file in the batch's order,
+    # each file's records in order, and a partly loaded file keeps its rejected records' places in the block.
+    monkeypatch.setattr(pipes_module, "_FILES_PER_STAGE", 2)
+    pipeline = make_pipeline(tmp_path, on_error="CONTINUE", database_sequence=True)
+    for index in range(5):
+        pipeline.put(f"f{index}.csv", BAD_TYPE if index == 2 else "".join(f"{index}{row},x\n" for row in range(1, 4)))
+        os.utime(pipeline.root / "bkt" / "in" / f"f{index}.csv", (index, index))
+    assert [result.rows_loaded for result in pipeline.load()] == [3, 3, 2, 3, 3]
+    rows = pipeline.connection.execute(f"SELECT F, R, A, {ROW_SEQUENCE_COLUMN} FROM DB.S.T ORDER BY 4").fetchall()
+    kept = [(index, row) for index in range(5) for row in ((1, 3) if index == 2 else (1, 2, 3))]
+    assert [(name, number) for name, number, _, _ in rows] == [(f"f{index}.csv", row) for index, row in kept]
+    assert [value for _, _, value, _ in rows] == [
+        Decimal(row) if index == 2 else Decimal(f"{index}{row}") for index, row in kept
+    ]
+    first = rows[0][3]
+    assert [sequence - first for *_, sequence in rows] == [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14]
+
+
 def test_batches_are_bounded_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipes_module, "_BATCH_BYTES", 10)
     pipeline = make_pipeline(tmp_path, database_sequence=True)

@@ -1031,19 +1031,24 @@ def _commit(
 
     ``numbered``: the table's row sequence draws from its database's sequence, so the rows can take a block of it
     drawn at once (see :func:`_reserve`) instead of a nextval per row, which makes DuckDB insert on one thread.
+    The rows of several files are converted into a staging table first (:func:`_stage`) and go in with one INSERT.
     """
     results = [_result(load, file_read) for file_read in reads]
     loading = [file_read for file_read, result in zip(reads, results, strict=True) if result.rows_loaded]
     database = load.table.database
+    staged = _stage(cursor, load, loading) if len(loading) > 1 else None
     cursor.begin()
     try:
         start = (
             _reserve(cursor, load, sum(file_read.outcome.rows_parsed for file_read in loading)) if numbered else None
         )
-        for file_read in loading:
-            _insert_rows(cursor, load, file_read, start)
-            if start is not None:
-                start += file_read.outcome.rows_parsed
+        if staged is not None:
+            _insert_staged(cursor, load, staged, start)
+        else:
+            for file_read in loading:
+                _insert_rows(cursor, load, file_read, start)
+                if start is not None:
+                    start += file_read.outcome.rows_parsed
         history = ", ".join(f"({', '.join('?' for _ in _HISTORY_COLUMNS)})" for _ in results)
         cursor.execute(
             f"INSERT INTO {_internal_table(database, LOAD_HISTORY_TABLE)} ({', '.join(_HISTORY_COLUMNS)}) "
@@ -1070,6 +1075,9 @@ def _commit(
         cursor.rollback()
         named = reads[0].file.key if len(reads) == 1 else f"{len(reads)} files"
         raise LocalSqlError(f"loading {named} through pipe {load.name.display} failed: {error}") from error
+    finally:
+        if staged is not None:
+            cursor.execute(f"DROP TABLE IF EXISTS {_ident(staged)}")
     return results
 
 
@@ -1115,6 +1123,46 @@ def _reserve(cursor: Any, load: _Load, count: int) -> int | None:
         f"FROM range({int(count)}))"
     ).fetchone()
     return int(low) if high - low + 1 == count else None
+
+
+# Files converted into one staging table per statement (a UNION ALL of their rows), to keep statements small.
+_FILES_PER_STAGE = 100
+
+
+def _stage(cursor: Any, load: _Load, loading: list[_FileRead]) -> str:
+    """Convert the good rows of several files into one in-memory table, before the batch's transaction, and return
+    its name: inserting it with one statement writes the landing table's row groups as one large insert does, where
+    one INSERT per small file costs about 1.5 times as much per row. Each row keeps its position in the batch's
+    block of row sequences (``__position``, from 1): the files' parts in the batch's order, each file's records in
+    order, as :func:`_insert_rows` numbers them one by one."""
+    staged = f"_retail_etl_stage_{uuid.uuid4().hex}"
+    values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
+    before = 0
+    selects: list[str] = []
+    for file_read in loading:
+        where = " WHERE NOT __bad" if file_read.outcome.error_count else ""
+        selects.append(f"SELECT {values}, __rn + {before} AS __position FROM ({file_read.typed}){where}")
+        before += file_read.outcome.rows_parsed
+    try:
+        for first in range(0, len(selects), _FILES_PER_STAGE):
+            union = " UNION ALL ".join(selects[first : first + _FILES_PER_STAGE])
+            verb = f"CREATE TEMP TABLE {_ident(staged)} AS" if first == 0 else f"INSERT INTO {_ident(staged)}"
+            cursor.execute(f"{verb} {union}")
+    except Exception as error:
+        cursor.execute(f"DROP TABLE IF EXISTS {_ident(staged)}")
+        raise LocalSqlError(f"loading {len(loading)} files through pipe {load.name.display} failed: {error}") from error
+    return staged
+
+
+def _insert_staged(cursor: Any, load: _Load, staged: str, start: int | None) -> None:
+    """Append the staged rows (see :func:`_stage`); with a block of row sequences from ``start``, position p takes
+    ``start + p - 1``."""
+    columns = ", ".join(_ident(column.name) for column in load.columns)
+    values = ", ".join(f"__v{index}" for index in range(len(load.columns)))
+    if start is not None:
+        columns += f", {_ident(ROW_SEQUENCE_COLUMN)}"
+        values += f", __position + {start - 1}"
+    cursor.execute(f"INSERT INTO {_table_sql(load.table)} ({columns}) SELECT {values} FROM {_ident(staged)}")
 
 
 def _insert_rows(cursor: Any, load: _Load, file_read: _FileRead, start: int | None) -> None:
