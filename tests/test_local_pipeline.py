@@ -161,5 +161,8 @@ def test_query_output_formats(project: Path) -> None:
     assert [json.loads(line) for line in lines.splitlines()] == [
         {"FIRST_NAME": name} for name in sorted(k[0] for k in source_rows(DAY1))[:2]
     ]
+    # Values are printed as they are: "[b]" or "[/x]" in the data is not rich markup.
+    shown = cli(project, "query", "SELECT '[b]bold' AS \"[i]A\", '[/x]' AS B").stdout
+    assert "[b]bold" in shown and "[/x]" in shown and "[i]A" in shown
     bad = cli(project, "query", "SELEKT 1", code=1)
     assert "SQL compilation error" in bad.stderr and "Traceback" not in bad.stderr

@@ -668,6 +668,18 @@ def test_keys_with_glob_characters_are_read_as_themselves(pipeline: Pipeline) ->
     assert pipeline.rows("A, F") == [(2, "a1x.csv"), (1, "a[1]*.csv")]
 
 
+def test_keys_with_glob_characters_load_from_a_relative_bucket_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI's default project folder is ".": the bucket folder, and so each staged file's path, is relative.
+    monkeypatch.chdir(tmp_path)
+    pipeline = make_pipeline(Path("."))
+    assert not pipeline.root.is_absolute()
+    pipeline.put("b{1}.csv", "3,c\n")
+    assert [(result.status, result.first_error) for result in pipeline.load()] == [(LOADED, None)]
+    assert pipeline.rows("A, F") == [(3, "b{1}.csv")]
+
+
 def test_unknown_pipes_and_missing_databases_are_reported(pipeline: Pipeline) -> None:
     with pytest.raises(LocalSqlError, match=re.escape("Pipe 'DB.S.NOPE' does not exist")):
         load_pending(pipeline.connection, pipeline.account, "DB.S.NOPE", pipeline.root)

@@ -59,12 +59,14 @@ def _runtime(printer: Printer, project: Project, target: str | None) -> Iterator
 
 def _table(printer: Printer, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    # Values and column names as Text: as plain strings rich would read "[b]" or "[/x]" in the data as markup.
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
-        table.add_column(str(column), overflow="fold")
+        table.add_column(Text(str(column)), overflow="fold")
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
+        table.add_row(*(Text("" if value is None else str(value)) for value in row))
     printer.out.print(table)
 
 

@@ -720,9 +720,10 @@ def _prepared_source(file: StagedFile, csv: CsvFormat, workdir: Path) -> tuple[P
     ):
         if not _GLOB_CHARACTERS.search(str(file.path)):
             return file.path, compression
-        # read_csv treats * ? [ ] { } in a path as a glob pattern: read such a key through a plain name.
+        # read_csv treats * ? [ ] { } in a path as a glob pattern: read such a key through a plain name (linked
+        # absolutely: a relative target would be read from the link's own folder).
         link = workdir / "source"
-        os.symlink(file.path, link)
+        os.symlink(file.path.absolute(), link)
         return link, compression
     target = workdir / "decoded.csv"
     errors = "replace" if csv.replace_invalid_characters else "strict"
