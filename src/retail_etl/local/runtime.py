@@ -19,7 +19,14 @@ from retail_etl.local.bucket import buckets_root
 from retail_etl.local.engine import LocalEngine, LocalSqlSession, run_query
 from retail_etl.local.pipes import FileLoadResult, PipeStatus, load_all_pipes, pipe_status
 from retail_etl.local.procedures import run_procedure
-from retail_etl.local.tasks import TaskRun, TaskRunner, due_time
+from retail_etl.local.tasks import (
+    DEFAULT_SUSPEND_AFTER_FAILURES,
+    FAILED,
+    SUSPENDED_DUE_TO_ERRORS,
+    TaskRun,
+    TaskRunner,
+    due_time,
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,23 @@ class LocalRuntime:
 
     def run_task(self, name: ObjectName, task: Task, *, scheduled: datetime, now: datetime | None = None) -> TaskRun:
         with self.session(name.database) as session:
-            return self.tasks.run(name, task, session, scheduled=scheduled, now=now)
+            run = self.tasks.run(name, task, session, scheduled=scheduled, now=now)
+        if run.state == FAILED:
+            self._suspend_after_failures(name, task, run.completed_time)
+        return run
+
+    def _suspend_after_failures(self, name: ObjectName, task: Task, moment: datetime) -> None:
+        """SUSPEND_TASK_AFTER_NUM_FAILURES: after that many failed runs in a row the task is suspended."""
+        setting = task.parameters.get("SUSPEND_TASK_AFTER_NUM_FAILURES", DEFAULT_SUSPEND_AFTER_FAILURES)
+        try:
+            limit = int(setting)
+        except (TypeError, ValueError):
+            limit = DEFAULT_SUSPEND_AFTER_FAILURES
+        if limit <= 0 or self.tasks.failures_in_a_row(name) < limit:
+            return
+        task.state = "suspended"
+        task.last_suspended_on, task.last_suspended_reason = moment, SUSPENDED_DUE_TO_ERRORS
+        self.engine.save_catalog()
 
     # --- queries and status -------------------------------------------------------------------------------------
     def query(self, sql: str, database: str) -> StatementResult:

@@ -1,17 +1,22 @@
-"""Tasks on the local target: schedules (CRON + time zone), WHEN conditions, runs and their history.
+"""Tasks on the local target: schedules (CRON + time zone, or an interval), WHEN conditions, runs and history.
 
 A run is recorded like a row of Snowflake's TASK_HISTORY: SKIPPED when the WHEN condition is false (no body
 runs, as Snowflake evaluates WHEN without a warehouse), SUCCEEDED with the body's return value, or FAILED with the
 error; a failed run of a task with an ERROR_INTEGRATION leaves the USER_TASK_FAILED message Snowflake would
-publish (reference §8.6).
+publish (reference §8.6). After SUSPEND_TASK_AFTER_NUM_FAILURES consecutive failed runs (default 10, 0: never)
+the task is suspended, reason SUSPENDED_DUE_TO_ERRORS (§8.1, §12.5).
+
+A task runs for the scheduled times that pass while it is started: times before its creation or its last resume
+never run, and missed times are not back-filled (a late task runs once, for the latest of them).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +30,11 @@ HISTORY_TABLE = "TASK_HISTORY"
 NOTIFICATION_TABLE = "TASK_ERROR_NOTIFICATIONS"
 
 SUCCEEDED, FAILED, SKIPPED = "SUCCEEDED", "FAILED", "SKIPPED"
+SUSPENDED_DUE_TO_ERRORS = "SUSPENDED_DUE_TO_ERRORS"
+DEFAULT_SUSPEND_AFTER_FAILURES = 10
+
+# SCHEDULE = '<num> { HOURS | MINUTES | SECONDS }' (singular too: '5 MINUTE' is echoed as written, §8.1).
+_INTERVAL = re.compile(r"\s*(\d+)\s+(HOUR|MINUTE|SECOND)S?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -45,11 +55,19 @@ class TaskRun:
 
 
 def schedule_parts(schedule: str) -> tuple[str, str]:
-    """``USING CRON <5 fields> <time zone>`` -> (cron, time zone). Interval schedules are refused."""
+    """``USING CRON <5 fields> <time zone>`` -> (cron, time zone)."""
     words = schedule.split()
     if len(words) != 8 or [w.upper() for w in words[:2]] != ["USING", "CRON"]:
-        raise ValueError(f"only 'USING CRON <expr> <time zone>' schedules run locally, not {schedule!r}")
+        raise ValueError(f"not a 'USING CRON <expr> <time zone>' schedule: {schedule!r}")
     return " ".join(words[2:7]), words[7]
+
+
+def schedule_interval(schedule: str) -> timedelta | None:
+    """The interval of a ``<num> MINUTES``-style schedule; None for a CRON schedule."""
+    match = _INTERVAL.fullmatch(schedule)
+    if match is None:
+        return None
+    return timedelta(**{match.group(2).lower() + "s": int(match.group(1))})
 
 
 def last_fire(schedule: str, before: datetime) -> datetime:
@@ -64,13 +82,15 @@ def last_fire(schedule: str, before: datetime) -> datetime:
 
 
 def due_time(task: Task, last_run: datetime | None, now: datetime) -> datetime | None:
-    """When a started task is due: the latest scheduled time after its last run (or its creation) and not after
-    now. Missed times are not back-filled: Snowflake runs a late task once, not once per missed slot."""
+    """When a started task is due: the latest scheduled time not after now and after its last run, its creation
+    and its last resume (``last_committed_on``). Missed times are not back-filled: Snowflake runs a late task once,
+    not once per missed slot. An interval schedule counts its times from the last resume (or the creation)."""
     if task.state != "started" or not task.schedule:
         return None
-    since = last_run or task.created_on
-    fired = last_fire(task.schedule, now)
-    return fired if fired > since else None
+    started = max(moment for moment in (task.created_on, task.last_committed_on) if moment is not None)
+    interval = schedule_interval(task.schedule)
+    fired = last_fire(task.schedule, now) if interval is None else started + interval * ((now - started) // interval)
+    return fired if fired > max(started, last_run or started) else None
 
 
 class TaskRunner:
@@ -129,6 +149,16 @@ class TaskRunner:
     def last_run(self, name: ObjectName) -> datetime | None:
         runs = self.history(name.database, name.display)
         return max((run.scheduled_time for run in runs), default=None)
+
+    def failures_in_a_row(self, name: ObjectName) -> int:
+        """How many of the task's latest runs failed, counting back to its last run that did not."""
+        runs = self.history(name.database, name.display)
+        count = 0
+        for run in reversed(runs):
+            if run.state != FAILED:
+                break
+            count += 1
+        return count
 
     def notifications(self, database: str) -> list[dict[str, Any]]:
         connection = self.warehouse.connect()
