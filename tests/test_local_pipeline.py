@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from conftest import copy_customer_pipelines
 from retail_etl.cli import app
 from retail_etl.local.bucket import buckets_root
-from retail_etl.sample.customers import customer_days
+from retail_etl.sample.customers import HEADER, customer_days
 
 REPO = Path(__file__).resolve().parents[1]
 BUCKET, PREFIX = "snowflake-project-etl", "raw_data/customer"
@@ -109,6 +109,26 @@ def test_uploads_are_loaded_at_once_and_a_path_is_never_reloaded(project: Path) 
     assert "SKIPPED" in run.stdout
     assert set(silver(project)) == set(source_rows(DAY1))
     assert query(project, "SELECT COUNT(*) AS N FROM BRONZE.WORK_CUSTOMER_COPY") == [{"N": "20"}]
+
+
+def test_files_uploaded_together_load_in_the_order_given(project: Path) -> None:
+    # Twelve versions of one customer in one upload (default concurrency): the pipe loads them in the order given,
+    # so the last one given is the latest load, and the MERGE keeps it, on every run.
+    header, first, *_ = DAYS[DAY1].splitlines()
+    fields = first.split(",")
+    phone = HEADER.index("PHONE")
+    incoming = project / "incoming"
+    incoming.mkdir()
+    names = [f"customers_v{index:02d}.csv" for index in range(12)]
+    for index, name in enumerate(names):
+        fields[phone] = f"+1-555-01{index:02d}"
+        (incoming / name).write_text(f"{header}\n{','.join(fields)}\n", encoding="utf-8")
+    cli(project, "upload", *(str(incoming / name) for name in names))
+    history = query(project, "SELECT SOURCE_FILE_NAME FROM BRONZE.WORK_CUSTOMER_COPY ORDER BY INSERT_DTS")
+    assert [row["SOURCE_FILE_NAME"] for row in history] == names
+    cli(project, "run", "--now")
+    (row,) = silver(project).values()
+    assert row["PHONE"] == "+1-555-0111"
 
 
 def test_a_file_with_an_unloadable_row_is_skipped_and_reported(project: Path) -> None:

@@ -113,6 +113,10 @@ def register(app: typer.Typer, *, local_ingest: LocalIngest | None = None) -> No
         else:
             store, hook = _open_store(printer, project, name, concurrency, local_ingest)
             location = store.location
+            if _local_bucket(project, name) is not None:
+                # The local bucket takes the files one by one, in the order given, so the pipes load them in
+                # that order, the same on every run: the load order decides which version of a row is the latest.
+                concurrency = 1
         run = _Run(printer, store, location, hook, concurrency=concurrency, force=force)
         try:
             run.upload(routes)
