@@ -368,14 +368,29 @@ def test_overstocked_and_slow_moving_products_are_excess_stock(built: Built) -> 
 # --- a second load: SCD2 history and a replayed sales file -----------------------------------------------------
 
 
+RETURN_ONLY = {
+    "ORDER_ID": "999000000000001", "LINE_NUMBER": "1", "ORDER_TS": "2024-01-20 10:00:00", "STORE_ID": "1",
+    "PRODUCT_ID": "1", "QUANTITY": "-1", "UNIT_PRICE": "10.00", "DISCOUNT": "0.00",
+}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def reloaded(built: Built) -> tuple[Built, tuple[str, str], dict[str, str]]:
-    """Day 29: one loyal customer moves (sent with a dirty spelling of the name), and a sales file is replayed
-    under another name; uploaded, the tasks run, dbt builds again (the snapshot sees the change)."""
+    """Day 29: one loyal customer moves (sent with a dirty spelling of the name), a sales file is replayed under
+    another name, and a customer who never bought anything returns something (bought before the data begins:
+    RETURN_ONLY); uploaded, the tasks run, dbt builds again (the snapshot sees the change)."""
     first, last = built.planted["customers"]["loyal"][0]
     before = expected_customers(sorted(built.data.glob("customers_*.csv")))[(first, last)]
     extra = built.project / "day29"
     extra.mkdir()
+    (returner,) = query(
+        built.project,
+        "SELECT FIRST_NAME, LAST_NAME FROM GOLD.CUSTOMER_360 WHERE SEGMENT = 'No Purchases' ORDER BY 1, 2 LIMIT 1",
+    )
+    with (extra / "sales_2024-01-29_returns.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(raw_rows(built.data, "sales_*.csv")[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerow({**RETURN_ONLY, "FIRST_NAME": returner["FIRST_NAME"], "LAST_NAME": returner["LAST_NAME"]})
     moved = {**before, "FIRST_NAME": f"  {first.lower()} ", "LAST_NAME": last.upper(), "ADDRESSLINE1": NEW_ADDRESS}
     with (extra / "customers_2024-01-29.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=HEADER, lineterminator="\n")
@@ -425,14 +440,35 @@ def test_replayed_sales_files_do_not_double_count(
     reloaded: tuple[Built, tuple[str, str], dict[str, str]], sales: list[dict[str, str]]
 ) -> None:
     built = reloaded[0]
+    every = [*sales, RETURN_ONLY]  # the day-29 lines: the replayed file's, and one return
     loaded = query(built.project, "SELECT COUNT(*) AS N FROM BRONZE.WORK_SALES_COPY")
     replayed = raw_rows(built.data, "sales_2024-01-10.csv")
-    assert loaded[0]["N"] == len(sales) + len(replayed)  # the replayed file did load
+    assert loaded[0]["N"] == len(every) + len(replayed)  # the replayed file did load
     (lines,) = query(built.project, "SELECT COUNT(*) AS N FROM SILVER.SALES_LINES")
-    assert lines["N"] == len(sales)
+    assert lines["N"] == len(every)
     (gold,) = query(built.project, "SELECT SUM(NET_SALES) AS NET, SUM(NET_UNITS) AS U FROM GOLD.DAILY_SALES")
-    assert gold["NET"] == sum((net_amount(row) for row in sales), Decimal(0))
-    assert gold["U"] == sum(int(row["QUANTITY"]) for row in sales)
+    assert gold["NET"] == sum((net_amount(row) for row in every), Decimal(0))
+    assert gold["U"] == sum(int(row["QUANTITY"]) for row in every)
+
+
+def test_lifetime_value_counts_every_line_returns_only_customers_included(
+    reloaded: tuple[Built, tuple[str, str], dict[str, str]],
+) -> None:
+    built = reloaded[0]
+    (totals,) = query(built.project, "SELECT SUM(LIFETIME_VALUE) AS LTV FROM GOLD.CUSTOMER_360")
+    (lines,) = query(
+        built.project, "SELECT SUM(NET_AMOUNT) AS NET FROM SILVER.SALES_LINES WHERE CUSTOMER_ID IS NOT NULL"
+    )
+    assert totals["LTV"] == lines["NET"]
+    (returner,) = query(
+        built.project,
+        "SELECT C.ORDERS, C.RETURNS, C.UNITS_RETURNED, C.LIFETIME_VALUE, C.SEGMENT, C.R_SCORE FROM GOLD.CUSTOMER_360 C "
+        f"JOIN SILVER.SALES_LINES L ON L.CUSTOMER_ID = C.CUSTOMER_ID WHERE L.ORDER_ID = {RETURN_ONLY['ORDER_ID']}",
+    )
+    assert returner == {
+        "ORDERS": 0, "RETURNS": 1, "UNITS_RETURNED": 1, "LIFETIME_VALUE": Decimal("-10.00"),
+        "SEGMENT": "No Purchases", "R_SCORE": None,
+    }  # fmt: skip
 
 
 # --- one SQL for both engines ---------------------------------------------------------------------------------

@@ -93,22 +93,23 @@ select
     c.STATE,
     c.COUNTRY,
     a.AS_OF_DATE,
-    k.FIRST_ORDER_DATE,
-    k.LAST_ORDER_DATE,
+    t.FIRST_ORDER_DATE,
+    t.LAST_ORDER_DATE,
     k.RECENCY_DAYS,
     k.TENURE_DAYS,
-    coalesce(k.ORDERS, 0) as ORDERS,
-    coalesce(k.PURCHASE_DAYS, 0) as PURCHASE_DAYS,
-    coalesce(k.RETURNS, 0) as RETURNS,
-    coalesce(k.UNITS_BOUGHT, 0) as UNITS_BOUGHT,
-    coalesce(k.UNITS_RETURNED, 0) as UNITS_RETURNED,
-    coalesce(k.DISTINCT_PRODUCTS, 0) as DISTINCT_PRODUCTS,
-    coalesce(k.STORES_VISITED, 0) as STORES_VISITED,
+    coalesce(t.ORDERS, 0) as ORDERS,
+    coalesce(t.PURCHASE_DAYS, 0) as PURCHASE_DAYS,
+    coalesce(t.RETURNS, 0) as RETURNS,
+    coalesce(t.UNITS_BOUGHT, 0) as UNITS_BOUGHT,
+    coalesce(t.UNITS_RETURNED, 0) as UNITS_RETURNED,
+    coalesce(t.DISTINCT_PRODUCTS, 0) as DISTINCT_PRODUCTS,
+    coalesce(t.STORES_VISITED, 0) as STORES_VISITED,
     round(k.EXPECTED_GAP_DAYS, 2) as EXPECTED_GAP_DAYS,
-    cast(round({{ safe_divide('k.NET_SALES', 'k.ORDERS') }}, 2) as {{ money_type() }}) as AVG_ORDER_VALUE,
-    -- lifetime value: what the customer has been worth so far, net of discounts and returns
-    cast(coalesce(k.NET_SALES, 0) as {{ money_type() }}) as LIFETIME_VALUE,
-    cast(coalesce(k.GROSS_MARGIN, 0) as {{ money_type() }}) as LIFETIME_MARGIN,
+    cast(round({{ safe_divide('t.NET_SALES', 't.ORDERS') }}, 2) as {{ money_type() }}) as AVG_ORDER_VALUE,
+    -- lifetime value: what the customer has been worth so far, net of discounts and returns (a customer with
+    -- returns only, of things bought before the data begins, is worth less than nothing here)
+    cast(coalesce(t.NET_SALES, 0) as {{ money_type() }}) as LIFETIME_VALUE,
+    cast(coalesce(t.GROSS_MARGIN, 0) as {{ money_type() }}) as LIFETIME_MARGIN,
     k.R_SCORE,
     k.F_SCORE,
     k.M_SCORE,
@@ -129,4 +130,6 @@ select
     end as SEGMENT
 from {{ ref('customers_clean') }} as c
 cross join as_of as a
+-- every line of the customer counts in the totals; only purchasers are scored and classified
+left join stats as t on t.CUSTOMER_ID = c.CUSTOMER_ID
 left join classified as k on k.CUSTOMER_ID = c.CUSTOMER_ID
