@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +174,20 @@ def test_suspended_tasks_and_schedules(project: Path) -> None:
     assert "No task was due." in cli(project, "run").stdout
     query(project, "ALTER TASK BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK SUSPEND")
     assert "No task is started." in cli(project, "run", "--now").stdout
+
+
+def test_a_command_meeting_another_process_on_the_local_target_says_so(project: Path) -> None:
+    # DuckDB lets one process at a time open a database file: the second command ends with a message, no traceback.
+    database = project / ".retail-etl" / "warehouse" / "SNOWLAKE_DB.duckdb"
+    hold = f"import duckdb, sys; c = duckdb.connect({str(database)!r}); print('held'); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = cli(project, "status", code=1)
+        assert "in use by another process" in busy.stderr and "one retail-etl command at a time" in busy.stderr
+    finally:
+        holder.communicate("")
+    assert "Pipelines in" in cli(project, "status").stdout
 
 
 def test_query_output_formats(project: Path) -> None:

@@ -52,6 +52,7 @@ def _runtime(printer: Printer, project: Project, target: str | None) -> Iterator
         fail(printer, f"nothing is deployed on target {name!r} yet: run `retail-etl apply` first")
     runtime = LocalRuntime(root)
     try:
+        guard(printer, runtime.engine.warehouse.open)
         yield runtime
     finally:
         runtime.close()

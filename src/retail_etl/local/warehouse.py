@@ -86,7 +86,17 @@ class _Instance:
                 self.attach(unquote_path(path.name[: -len(FILE_SUFFIX)]), path)
 
     def attach(self, name: str, path: Path) -> None:
-        self.connection.execute(f"ATTACH {_literal(str(path))} AS {quote(name)}")
+        try:
+            self.connection.execute(f"ATTACH {_literal(str(path))} AS {quote(name)}")
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            # DuckDB lets one process at a time open a database file for writing.
+            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split("\n", 1)[0].strip()
+            raise LocalSqlError(
+                f"the local target is in use by another process ({holder}): {path} can be opened by one "
+                "retail-etl command at a time; run this one when the other has finished"
+            ) from None
         self.databases[name] = path
 
 
@@ -137,6 +147,11 @@ class Warehouse:
             connection = instance.connection.cursor()
         connection.execute(f"SET TimeZone = {_literal(self.timezone)}")
         return connection
+
+    def open(self) -> None:
+        """Attach every database file now (it is otherwise done on first use): a file another process holds
+        fails here, with a clear :class:`LocalSqlError`."""
+        self._open()
 
     def databases(self) -> list[str]:
         return sorted(self._open().databases)
