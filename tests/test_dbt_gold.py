@@ -19,7 +19,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -417,6 +417,8 @@ def test_scd2_keeps_a_changed_customer_s_history_across_two_loads(
     assert old["PHONE"] == new["PHONE"] == before["PHONE"]
     assert old["VRSN_STRT_DTS"] < old["VRSN_END_DTS"] == new["VRSN_STRT_DTS"]  # contiguous, no gap, no overlap
     assert new["VRSN_END_DTS"] == OPEN_END  # the current version is open-ended
+    # Validity in UTC wall-clock time, as dbt-snowflake writes it, whatever the local target's time zone.
+    assert abs(new["VRSN_STRT_DTS"] - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=30)
     assert old["VRSN_END_DTS"] < OPEN_END
     # Nothing else changed, so nobody else gained a version; the current row is the new address.
     changed = query(
