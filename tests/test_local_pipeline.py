@@ -190,6 +190,16 @@ def test_a_command_meeting_another_process_on_the_local_target_says_so(project: 
     assert "Pipelines in" in cli(project, "status").stdout
 
 
+def test_run_runs_the_tasks_of_its_environment_only(project: Path) -> None:
+    # Both environments live in the one local account; `-e dev` must never run production's tasks, nor the reverse.
+    cli(project, "apply", "--env", "dev", "--auto-approve")
+    cli(project, "query", "--env", "dev", "ALTER TASK BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK RESUME")
+    dev = cli(project, "run", "--env", "dev", "--now").stdout
+    assert "SNOWLAKE_DB_DEV.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK" in dev and "SNOWLAKE_DB.BRONZE" not in dev
+    prod = cli(project, "run", "--now").stdout
+    assert "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK" in prod and "SNOWLAKE_DB_DEV" not in prod
+
+
 def test_query_output_formats(project: Path) -> None:
     land(project, DAY1)
     cli(project, "run", "--now")

@@ -107,13 +107,17 @@ def run(
         bool, typer.Option("--now", help="Run every started task now (EXECUTE TASK), not only the due ones.")
     ] = False,
 ) -> None:
-    """Load new files through the pipes, then run the tasks that are due (or all started ones with --now)."""
+    """Load new files through the pipes, then run the environment's tasks that are due (or all its started ones
+    with --now)."""
     printer = Printer()
     project = load_project_or_exit(printer, project_dir, env)
     name = target_or_exit(printer, project, target)
+    # The tasks of the environment's database only: `-e dev` never runs production's tasks. The pipes are the
+    # account's, as Snowpipe's are: every pipe on a stage location takes the files that land there.
+    database = project.desired.database.stored
     with _runtime(printer, project, target) as runtime:
         loads = _auto_ingest(printer, runtime, project, name)
-        runs = guard(printer, runtime.run_now if now else runtime.run_due)
+        runs = guard(printer, lambda: (runtime.run_now if now else runtime.run_due)(database=database))
     if loads:
         _table(
             printer,

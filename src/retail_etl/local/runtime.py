@@ -70,29 +70,35 @@ class LocalRuntime:
                 connection.close()
 
     # --- tasks --------------------------------------------------------------------------------------------------
-    def started_tasks(self) -> list[tuple[ObjectName, Task]]:
+    def started_tasks(self, database_name: str | None = None) -> list[tuple[ObjectName, Task]]:
+        """The started tasks of the account, or of one database (an environment's)."""
         found = []
         for database in self.engine.account.catalog.databases.values():
+            if database_name is not None and database.name != database_name:
+                continue
             for schema in database.schemas.values():
                 for task in schema.tasks.values():
                     if task.state == "started":
                         found.append((ObjectName(database.name, schema.name, task.name), task))
         return sorted(found, key=lambda item: item[0].display)
 
-    def run_due(self, now: datetime | None = None) -> list[TaskRun]:
-        """The started tasks whose schedule fired since their last run, each run once."""
+    def run_due(self, now: datetime | None = None, *, database: str | None = None) -> list[TaskRun]:
+        """The started tasks (of ``database``, else of the account) whose schedule fired since their last run, each
+        run once."""
         moment = now or datetime.now(UTC)
         runs = []
-        for name, task in self.started_tasks():
+        for name, task in self.started_tasks(database):
             scheduled = due_time(task, self.tasks.last_run(name), moment)
             if scheduled is not None:
                 runs.append(self.run_task(name, task, scheduled=scheduled, now=now))
         return runs
 
-    def run_now(self, now: datetime | None = None) -> list[TaskRun]:
-        """Every started task, now (``EXECUTE TASK``): the WHEN condition still decides whether its body runs."""
+    def run_now(self, now: datetime | None = None, *, database: str | None = None) -> list[TaskRun]:
+        """Every started task (of ``database``, else of the account), now (``EXECUTE TASK``): the WHEN condition
+        still decides whether its body runs."""
         moment = now or datetime.now(UTC)
-        return [self.run_task(name, task, scheduled=moment, now=now) for name, task in self.started_tasks()]
+        started = self.started_tasks(database)
+        return [self.run_task(name, task, scheduled=moment, now=now) for name, task in started]
 
     def run_task(self, name: ObjectName, task: Task, *, scheduled: datetime, now: datetime | None = None) -> TaskRun:
         with self.session(name.database) as session:
