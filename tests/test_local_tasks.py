@@ -1,7 +1,8 @@
-"""Task schedules and automatic suspension on the local target (reference §8.1, §12.5).
+"""Task schedules, automatic suspension and error codes on the local target (reference §8.1, §8.6, §12.5).
 
 ``due_time`` is a pure function of the task, its last run and the clock, so schedules are checked with plain
-data; suspension after failed runs goes through the runtime, as `retail-etl run` does.
+data; suspension after failed runs and the codes a failure carries go through the runtime, as `retail-etl run`
+does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from retail_etl.emulator.catalog import Task
+from retail_etl.local.api import LocalSqlError
 from retail_etl.local.runtime import LocalRuntime
 from retail_etl.local.tasks import FAILED, SUCCEEDED, due_time, schedule_interval
 
@@ -115,4 +117,51 @@ def test_a_run_that_does_not_fail_breaks_the_count_and_zero_never_suspends(runti
     assert {task.name: task.state for _, task in runtime.started_tasks()} == {"DEFAULT": "started", "NEVER": "started"}
     runtime.run_now()  # the tenth failure in a row: the default limit
     assert [name.name for name, _ in runtime.started_tasks()] == ["NEVER"]
+    runtime.close()
+
+
+# --- errors carry Snowflake's code and SQLSTATE ---------------------------------------------------------------
+
+MISSING = "INSERT INTO DB.S.MISSING VALUES (1)"
+
+
+def test_an_engine_error_carries_its_code_and_sqlstate(runtime: LocalRuntime) -> None:
+    with pytest.raises(LocalSqlError) as raised:
+        runtime.query(MISSING, "DB")
+    assert (raised.value.code, raised.value.sqlstate) == ("002003", "02000")
+    assert (LocalSqlError("no code here").code, LocalSqlError("no code here").sqlstate) == (None, None)
+    runtime.close()
+
+
+def test_procedures_read_the_code_as_err_code_and_sqlcode(runtime: LocalRuntime) -> None:
+    runtime.query(
+        "CREATE PROCEDURE DB.S.JS() RETURNS VARCHAR LANGUAGE JAVASCRIPT AS $$ try { snowflake.execute({sqlText: "
+        f'"{MISSING}"}}); return "no error"; }} catch (err) {{ return err.code + "/" + err.state; }} $$',
+        "DB",
+    )
+    runtime.query(
+        "CREATE PROCEDURE DB.S.SCRIPT() RETURNS VARCHAR LANGUAGE SQL AS $$ BEGIN "
+        f"{MISSING}; RETURN 'no error'; EXCEPTION WHEN OTHER THEN RETURN SQLCODE || '/' || SQLSTATE; END $$",
+        "DB",
+    )
+    assert runtime.query("CALL DB.S.JS()", "DB").rows == [("002003/02000",)]
+    assert runtime.query("CALL DB.S.SCRIPT()", "DB").rows == [("2003/02000",)]
+    runtime.close()
+
+
+def test_a_failed_task_notifies_its_error_code_apart_from_the_message(runtime: LocalRuntime) -> None:
+    runtime.query(
+        "CREATE NOTIFICATION INTEGRATION ERRORS ENABLED = TRUE TYPE = QUEUE DIRECTION = OUTBOUND "
+        "NOTIFICATION_PROVIDER = AWS_SNS AWS_SNS_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:errors' "
+        "AWS_SNS_ROLE_ARN = 'arn:aws:iam::123456789012:role/sns'",
+        "DB",
+    )
+    runtime.query(f"CREATE TASK DB.S.FAILS WAREHOUSE = WH ERROR_INTEGRATION = ERRORS AS {MISSING}", "DB")
+    runtime.query("ALTER TASK DB.S.FAILS RESUME", "DB")
+    (run,) = runtime.run_now()
+    assert (run.state, run.error_code) == (FAILED, "002003")
+    (sent,) = runtime.tasks.notifications("DB")
+    (message,) = sent["message"]["messages"]
+    assert message["errorCode"] == "002003"
+    assert message["errorMessage"] == "SQL compilation error: Object 'DB.S.MISSING' does not exist or not authorized."
     runtime.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,8 +17,27 @@ ROW_SEQUENCE_COLUMN = "_RETAIL_ETL_ROW_SEQ"
 INTERNAL_SCHEMA = "_RETAIL_ETL"
 
 
+# Snowflake's error text: "<6-digit code> (<SQLSTATE>): <message>", e.g. "100072 (22000): NULL result in a ...".
+_CODED = re.compile(r"(\d{6}) \(([0-9A-Z]{5})\): .*", re.DOTALL)
+
+
 class LocalSqlError(SessionError):
-    """A statement the local runtime refused or that failed, worded like Snowflake's error where possible."""
+    """A statement the local runtime refused or that failed, worded like Snowflake's error where possible.
+
+    When the text starts as Snowflake's does (``100072 (22000): ...``), ``code`` and ``sqlstate`` carry the two, as
+    the connector's errors do: JavaScript procedures read them as ``err.code`` / ``err.state``, Snowflake Scripting
+    as SQLCODE / SQLSTATE, and a failed task's USER_TASK_FAILED message as ``errorCode``.
+    """
+
+    @property
+    def code(self) -> str | None:
+        coded = _CODED.fullmatch(str(self))
+        return coded.group(1) if coded else None
+
+    @property
+    def sqlstate(self) -> str | None:
+        coded = _CODED.fullmatch(str(self))
+        return coded.group(2) if coded else None
 
 
 @dataclass

@@ -220,7 +220,7 @@ class TaskRunner:
                     "completedTime": _iso(run.completed_time),
                     "queryId": run.run_id,
                     "errorCode": run.error_code or "",
-                    "errorMessage": run.error_message or "",
+                    "errorMessage": _bare(run.error_message or "", run.error_code),
                 }
             ],
         }
@@ -236,6 +236,13 @@ def _ensure_tables(connection: Any, database: str) -> None:
         f"CREATE TABLE IF NOT EXISTS {internal_table(database, NOTIFICATION_TABLE)} (INTEGRATION VARCHAR,"
         " SENT_AT TIMESTAMP, MESSAGE VARCHAR)"
     )
+
+
+def _bare(message: str, code: str | None) -> str:
+    """The error message without the ``<code> (<SQLSTATE>): `` it starts with (§8.6 keeps them apart)."""
+    if code and message.startswith(f"{code} ("):
+        return message.split("): ", 1)[-1]
+    return message
 
 
 def _truthy(rows: list[tuple[Any, ...]]) -> bool:
