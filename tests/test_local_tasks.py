@@ -16,6 +16,7 @@ from retail_etl.emulator.catalog import Task
 from retail_etl.local.api import LocalSqlError
 from retail_etl.local.runtime import LocalRuntime
 from retail_etl.local.tasks import FAILED, SUCCEEDED, due_time, schedule_interval
+from retail_etl.spec.models import ScheduleSpec
 
 NIGHTLY = "USING CRON 0 5 * * * UTC"
 CREATED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -50,6 +51,16 @@ def test_a_resumed_task_does_not_run_for_times_that_passed_while_it_was_suspende
     assert due_time(task(state="suspended"), at(21, 5), at(25, 5)) is None
 
 
+def test_the_last_weekday_of_the_month_is_read_as_snowflake_writes_it() -> None:
+    # '5L': the month's last Friday (reference §8.1); November 2026's is the 27th.
+    assert ScheduleSpec(cron="0 5 * * 5L").cron == "0 5 * * 5L"
+    last_friday = task("USING CRON 0 5 * * 5L UTC")
+    assert due_time(last_friday, None, at(26, 23)) is None
+    assert due_time(last_friday, None, at(27, 6)) == at(27, 5)
+    unscheduled = Task(name="T", id=2, created_on=CREATED, definition="SELECT 1", state="started")
+    assert due_time(unscheduled, None, at(27, 6)) is None  # no schedule: runs only when executed
+
+
 @pytest.mark.parametrize(
     ("schedule", "interval"),
     [("5 MINUTE", timedelta(minutes=5)), ("60 minutes", timedelta(hours=1)), ("2 HOURS", timedelta(hours=2)),
@@ -81,7 +92,7 @@ def test_a_task_is_suspended_after_its_allowed_failures_in_a_row(runtime: LocalR
         "AS INSERT INTO DB.S.MISSING VALUES (1)",
         "DB",
     )
-    runtime.query("CREATE TASK DB.S.STEADY WAREHOUSE = WH SCHEDULE = '5 MINUTE' AS SELECT 1", "DB")
+    runtime.query("CREATE TASK DB.S.STEADY WAREHOUSE = WH SCHEDULE = 'USING CRON 0 5 * * 5L UTC' AS SELECT 1", "DB")
     runtime.query("ALTER TASK DB.S.FLAKY RESUME", "DB")
     runtime.query("ALTER TASK DB.S.STEADY RESUME", "DB")
     assert [run.state for run in runtime.run_now()] == [FAILED, SUCCEEDED]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from retail_etl.cron import for_croniter
 from retail_etl.emulator import parser as read
 from retail_etl.emulator.catalog import (
     Argument,
@@ -417,7 +418,7 @@ def _schedule(parser: Parser) -> str:
             valid_zone = True
         except (ZoneInfoNotFoundError, ValueError):
             valid_zone = False
-        if valid_zone and croniter.is_valid(" ".join(parts[2:7])):
+        if valid_zone and croniter.is_valid(for_croniter(" ".join(parts[2:7]))):
             return value
     raise invalid_parameter_value("SCHEDULE", value)
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from retail_etl.cron import for_croniter
 from retail_etl.emulator.catalog import ObjectName, Task
 from retail_etl.local.api import SqlRunner
 from retail_etl.local.warehouse import Warehouse, internal_table
@@ -72,7 +73,8 @@ def schedule_interval(schedule: str) -> timedelta | None:
 
 def last_fire(schedule: str, before: datetime) -> datetime:
     """The latest time at or before ``before`` the schedule fired (in UTC)."""
-    cron, zone = schedule_parts(schedule)
+    expression, zone = schedule_parts(schedule)
+    cron = for_croniter(expression)
     local = before.astimezone(ZoneInfo(zone))
     fired: datetime = croniter(cron, local).get_prev(datetime)
     # croniter's get_prev is strict; a fire exactly at `before` counts.

@@ -15,6 +15,7 @@ from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from retail_etl.cron import for_croniter
 from retail_etl.identifiers import (
     MAX_IDENTIFIER_LENGTH,
     RESERVED_WORDS,
@@ -312,10 +313,10 @@ def _normalized_cron(value: str) -> str:
             f"unsupported cron syntax in {value!r}: Snowflake allows numbers, names, *, L, lists (,), ranges (-)"
             " and steps (/n), not ?, W or #"
         )
-    if not croniter.is_valid(normalized):
+    if not croniter.is_valid(for_croniter(normalized)):
         raise ValueError(
-            f"invalid cron expression {value!r} (minute 0-59, hour 0-23, day-of-month 1-31, month 1-12,"
-            " day-of-week 0-6)"
+            f"invalid cron expression {value!r} (minute 0-59, hour 0-23, day-of-month 1-31 or L, month 1-12,"
+            " day-of-week 0-6, e.g. 5L for the month's last Friday)"
         )
     return normalized
 
