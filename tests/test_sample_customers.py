@@ -30,3 +30,16 @@ def test_day_two_changes_adds_repeats_and_carries_an_unloadable_file() -> None:
     assert len({k for k in keys2 if k not in keys1}) == 4  # new customers
     assert len(keys2) - len(set(keys2)) == 1  # one customer twice in the batch
     assert any(len(r[7]) > 20 for r in bad[1:])  # COUNTRY is VARCHAR(20): the file cannot load
+
+
+def test_an_out_folder_that_cannot_be_made_is_a_clear_input_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from retail_etl.cli import app
+
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    for out in (taken, taken / "below"):
+        result = CliRunner().invoke(app, ["sample-data", "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert "cannot make that folder" in result.stderr and "Traceback" not in result.output + result.stderr

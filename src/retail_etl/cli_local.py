@@ -229,16 +229,21 @@ def sample_data(
 ) -> None:
     """Deterministic sample files: the demo's two customer days, or with --scale stores, products, customers,
     sales and inventory with planted patterns (planted.json says which)."""
+    printer = Printer()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(printer, f"--out {out}: cannot make that folder ({exc.strerror or exc})", EXIT_INPUT)
     if scale is None:
         from retail_etl.sample.customers import write_customer_days
 
         paths = write_customer_days(out, seed=seed, customers=customers)
-        Printer().ok("wrote " + ", ".join(str(p) for p in paths))
+        printer.ok("wrote " + ", ".join(str(p) for p in paths))
         return
     from retail_etl.sample.retail import generate
 
     files = generate(out, scale=scale, days=days, seed=seed)
-    Printer().ok(
+    printer.ok(
         f"wrote {sum(len(paths) for paths in files.values())} file(s) to {out}: "
         + ", ".join(f"{len(paths)} {kind}" for kind, paths in files.items())
     )
