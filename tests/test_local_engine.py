@@ -227,6 +227,22 @@ def test_concatenations_that_cannot_meet_null_build_one_string(session: LocalSql
     assert sorted(session.run(may_be_null).rows, key=str) == [("ann|1",), (None,)]
 
 
+def test_division_by_zero_fails_as_in_snowflake(session: LocalSqlSession) -> None:
+    # DuckDB divides by zero into infinity; Snowflake fails the statement, so a transform dividing by a zero
+    # quantity fails its task instead of storing inf.
+    session.run("INSERT INTO DB.S.LANDING (ID, NAME) VALUES (0, 'zero'), (4, 'four')")
+    with pytest.raises(LocalSqlError) as raised:
+        session.run("SELECT 8 / ID AS Q FROM LANDING")
+    assert (str(raised.value), raised.value.code, raised.value.sqlstate) == (
+        "100051 (22012): Division by zero",
+        "100051",
+        "22012",
+    )
+    assert session.run("SELECT 8 / ID AS Q FROM LANDING WHERE ID > 0").rows == [(2,)]
+    assert session.run("SELECT 8 / NULLIF(ID, 0) AS Q FROM LANDING ORDER BY ID").rows == [(None,), (2,)]
+    assert "CASE" not in duckdb_sql("SELECT ID / 100 AS P FROM LANDING", session)  # a non-zero literal divisor
+
+
 def test_current_timestamp_is_each_statements_start(session: LocalSqlSession) -> None:
     sql = duckdb_sql("SELECT CURRENT_TIMESTAMP(6)", session)
     assert re.fullmatch(r"SELECT CAST\('[-0-9 :.+]+' AS TIMESTAMPTZ\) AS \"CURRENT_TIMESTAMP\(6\)\"", sql), sql

@@ -906,6 +906,8 @@ def _duckdb_error(exc: duckdb.Error) -> LocalSqlError:
         return LocalSqlError(f"000904 (42000): SQL compilation error: {message}")
     if isinstance(exc, duckdb.ParserException):
         return LocalSqlError(f"001003 (42000): SQL compilation error: {message}")
+    if isinstance(exc, duckdb.InvalidInputException) and translate.DIVISION_BY_ZERO in message:
+        return LocalSqlError(translate.DIVISION_BY_ZERO)
     if "Attempting to write to database" in message:
         return LocalSqlError(
             f"SQL execution error: {message} (on the local target a transaction writes one database: the stream "

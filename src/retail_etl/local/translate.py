@@ -44,6 +44,8 @@ Functions
     functions, which stay functions. ``TO_VARCHAR(x)`` -> ``CAST(x AS VARCHAR)`` (with a format: refused), ``MD5``,
     ``QUALIFY`` and ``MERGE`` translate as sqlglot writes them; a DESC ordering keeps Snowflake's NULLS FIRST. A
     ``||`` chain whose parts cannot be NULL becomes one ``concat(...)`` (same result, one string built per row).
+    ``a / b`` fails on a zero divisor as Snowflake's does (``100051 (22012): Division by zero``; DuckDB returns
+    infinity): ``CASE WHEN b = 0 THEN error(...) ELSE a / b END``, unless ``b`` is a non-zero number literal.
 """
 
 from __future__ import annotations
@@ -598,6 +600,7 @@ class _Translator:
             if replacement is not None:
                 function.replace(replacement)
         _concatenate_once(root)
+        _checked_division(root)
 
     def _function(self, function: exp.Func) -> exp.Expr | None:
         if isinstance(function, exp.Explode):
@@ -690,6 +693,24 @@ class _Translator:
             f'sha1({row_id} || {SEQUENCE}) AS "METADATA$ROW_ID" FROM {table_sql(window.table)} '
             f"WHERE {SEQUENCE} > {window.after} AND {SEQUENCE} <= {window.upto}"
         )
+
+
+DIVISION_BY_ZERO = "100051 (22012): Division by zero"
+
+
+def _checked_division(root: exp.Expr) -> None:
+    """``a / b`` -> an error on a zero ``b`` (see the module docstring); ``b`` is evaluated twice, so this is for the
+    divisions people write, not for a divisor that is random()."""
+    for division in list(root.find_all(exp.Div)):
+        divisor = division.expression
+        if isinstance(divisor, exp.Literal) and divisor.is_number and float(divisor.this) != 0:
+            continue
+        failed = exp.Anonymous(this="error", expressions=[exp.Literal.string(DIVISION_BY_ZERO)])
+        guarded = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=exp.paren(divisor.copy()), expression=exp.Literal.number(0)), true=failed)],
+            default=division.copy(),
+        )
+        division.replace(guarded)
 
 
 def _concatenate_once(root: exp.Expr) -> None:
