@@ -10,8 +10,10 @@ from retail_etl.identifiers import Identifier, QualifiedName
 from retail_etl.objects.base import Action, DesiredObject, Kind, ObjectRef, ObservedObject, Safety
 from retail_etl.objects.ingest import StreamObject, TaskObject
 from retail_etl.objects.table import Column, TableObject
+from retail_etl.plan.apply import refused_changes
 from retail_etl.plan.graph import CycleError, topological_order
 from retail_etl.plan.planner import Plan, build_plan
+from retail_etl.plan.report import plan_lines
 from retail_etl.spec.resolve import DesiredState
 
 
@@ -198,6 +200,28 @@ def test_existing_unmanaged_object_of_the_same_name_needs_adopt(shipped: Desired
     ]
     change = next(c for c in build_plan(shipped.objects, observed).actionable)
     assert change.ref.kind is Kind.VIEW and change.safety is Safety.UNSAFE and change.category == "adopt"
+
+
+def test_adopting_an_object_whose_change_loses_data_needs_both_categories(shipped: DesiredState) -> None:
+    # An unmanaged SILVER table whose column type changed: taking it over means re-creating it, which drops its
+    # rows. `--allow-unsafe adopt` alone must not allow that.
+    silver = next(
+        o for o in shipped.objects if o.ref.kind is Kind.TABLE and o.ref.name.display.endswith(".SILVER.CUSTOMER")
+    )
+    observed = []
+    for seen in observed_as(shipped.objects):
+        if seen.ref == silver.ref:
+            columns = [{**c, "type": "NUMBER(38,0)"} if c["name"] == "PHONE" else c for c in seen.state["columns"]]
+            seen = ObservedObject(seen.ref, {**seen.state, "columns": columns, "comment": "by hand"}, managed=False)  # noqa: PLW2901
+        observed.append(seen)
+    plan = build_plan(shipped.objects, observed)
+    (change,) = [c for c in plan.actionable if c.ref == silver.ref]
+    assert (change.action, change.safety, change.category) == (Action.REPLACE, Safety.UNSAFE, "adopt,table")
+    assert refused_changes(plan, ["adopt"]) == [change]
+    assert refused_changes(plan, ["table"]) == [change]
+    assert change not in refused_changes(plan, ["adopt", "table"])
+    assert refused_changes(plan, ["all"]) == []
+    assert "--allow-unsafe adopt,table" in "\n".join(text for _, text in plan_lines(plan))
 
 
 def test_dependency_cycle_is_reported() -> None:

@@ -197,7 +197,7 @@ def apply(
             return
         refused = refused_changes(result, allow_unsafe.split(","))
         if refused:
-            categories = ",".join(sorted({c.category for c in refused}))
+            categories = ",".join(sorted({part for c in refused for part in c.category.split(",")}))
             fail(
                 printer,
                 f"{len(refused)} UNSAFE change(s) refused; nothing was applied. Review them above and rerun with"

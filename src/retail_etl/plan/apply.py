@@ -13,11 +13,12 @@ from retail_etl.targets.session import Session
 
 
 def refused_changes(plan: Plan, allowed: Iterable[str]) -> list[Change]:
-    """UNSAFE changes whose category (kind, or ``adopt``) is not allowed; ``all`` allows every category."""
+    """UNSAFE changes whose categories (kind, ``adopt``, or both: ``adopt,table``) are not all allowed; ``all``
+    allows every category."""
     allowed_set = {a.strip().lower() for a in allowed if a.strip()}
     if "all" in allowed_set:
         return []
-    return [c for c in plan.unsafe() if c.category not in allowed_set]
+    return [c for c in plan.unsafe() if not set(c.category.split(",")) <= allowed_set]
 
 
 @dataclass

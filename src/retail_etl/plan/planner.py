@@ -36,7 +36,8 @@ class Change:
     differences: list[PropertyChange] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)  # keys of changes that must finish first
-    category: str = ""  # what --allow-unsafe names to allow it (the kind, or "adopt")
+    # What --allow-unsafe must name to allow it: the kind, "adopt", or both ("adopt,table"), comma-separated.
+    category: str = ""
     source_file: str | None = None
 
     @property
@@ -153,8 +154,10 @@ def build_plan(
                 category=verdict.category or ref.kind.value,
             )
             if not existing.managed:
+                # Taking the object over needs `adopt`; a change that is UNSAFE in itself (a re-created table loses
+                # its rows) still needs its own category too: allowing adoption must not allow the data loss.
+                change.category = f"adopt,{change.category}" if change.safety is Safety.UNSAFE else "adopt"
                 change.safety = Safety.UNSAFE
-                change.category = "adopt"
                 change.consequence = f"{_ADOPT}. {change.consequence}" if change.consequence else _ADOPT
             if change.action is Action.REPLACE or (
                 change.action is Action.ALTER and {d.name for d in diffs} & handler.cascades_on

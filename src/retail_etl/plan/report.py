@@ -127,7 +127,7 @@ def plan_lines(plan: Plan, *, show_unchanged: bool = False, show_sql: bool = Fal
     lines.append(("bold", text))
     unsafe = plan.unsafe()
     if unsafe:
-        categories = ",".join(sorted({c.category for c in unsafe}))
+        categories = ",".join(sorted({part for c in unsafe for part in c.category.split(",")}))
         lines.append(
             ("bold red", f"{len(unsafe)} UNSAFE change(s): apply refuses them unless --allow-unsafe {categories}")
         )
