@@ -253,3 +253,24 @@ def test_task_created_enabled_is_resumed_after_creation(shipped: DesiredState) -
     change = change_for(build_plan(shipped.objects, []), task.name.display)
     assert change.statements[-1] == f"ALTER TASK {task.name.sql} RESUME"
     assert change.statements[0].startswith(f"CREATE TASK {task.name.sql}")
+
+
+def test_a_schema_that_left_the_specs_is_kept_while_it_holds_unmanaged_objects(shipped: DesiredState) -> None:
+    # GOLD renamed in the specs: the old schema still holds a table made by hand (or dbt's models). Dropping the
+    # schema would drop them, and objects without the marker are never touched: it stays, and the plan says why.
+    old = ObjectRef(Kind.SCHEMA, QualifiedName(Identifier("OLD_GOLD"), database=Identifier("SNOWLAKE_DB")))
+    handmade = ObjectRef(
+        Kind.TABLE,
+        QualifiedName(Identifier("HANDMADE"), database=Identifier("SNOWLAKE_DB"), schema=Identifier("OLD_GOLD")),
+    )
+    account = [*observed_as(shipped.objects), ObservedObject(old, {"comment": "[managed by retail-etl]"}, managed=True)]
+    emptied = build_plan(shipped.objects, account)
+    assert [(c.action, c.ref) for c in emptied.actionable] == [(Action.DROP, old)]
+
+    plan = build_plan(shipped.objects, [*account, ObservedObject(handmade, {"comment": "by hand"}, managed=False)])
+    assert not plan.has_changes
+    (kept,) = [c for c in plan.changes if c.ref == old]
+    assert kept.action is Action.UNCHANGED and "SNOWLAKE_DB.OLD_GOLD.HANDMADE" in (kept.consequence or "")
+    shown = "\n".join(text for _, text in plan_lines(plan))
+    assert "= kept     schema SNOWLAKE_DB.OLD_GOLD" in shown
+    assert "left in place" in shown and "SNOWLAKE_DB.OLD_GOLD.HANDMADE" in shown

@@ -169,11 +169,26 @@ def build_plan(
         change.source_file = obj.source_file
         changes[ref] = change
 
-    # Objects retail-etl manages that have left the specs: dropped, dependents first, always UNSAFE.
+    # Objects retail-etl manages that have left the specs: dropped, dependents first, always UNSAFE. A schema or
+    # database that still holds objects retail-etl does not manage (dbt's models, tables made by hand) is left in
+    # place: dropping it would drop them, and unmanaged objects are never touched.
     orphans = [o for o in observed_list if o.managed and o.ref not in desired_by_ref]
     drops: list[Change] = []
+    kept: list[Change] = []
     for orphan in sorted(orphans, key=lambda o: (_DROP_ORDER.index(o.ref.kind), o.ref.key)):
         handler = handler_for(orphan.ref.kind)
+        strangers = sorted(o.ref.name.display for o in observed_list if not o.managed and _holds(orphan.ref, o.ref))
+        if strangers:
+            shown = ", ".join(strangers[:5]) + (f" and {len(strangers) - 5} more" if len(strangers) > 5 else "")
+            kept.append(
+                Change(
+                    Action.UNCHANGED,
+                    orphan.ref,
+                    consequence=f"left in place although it left the specs: it holds {len(strangers)} object(s) "
+                    f"retail-etl does not manage ({shown}); drop or move them, and the next plan drops it",
+                )
+            )
+            continue
         drops.append(
             Change(
                 Action.DROP,
@@ -187,7 +202,16 @@ def build_plan(
             )
         )
     ordered = [changes[ref] for ref in order]
-    return Plan(ordered + drops, fingerprint(observed_list))
+    return Plan(ordered + drops + kept, fingerprint(observed_list))
+
+
+def _holds(container: ObjectRef, ref: ObjectRef) -> bool:
+    """Whether ``ref`` lives in the schema or database ``container``."""
+    if container.kind is Kind.SCHEMA:
+        return ref.name.schema == container.name.name and ref.name.database == container.name.database
+    if container.kind is Kind.DATABASE:
+        return ref.name.database == container.name.name
+    return False
 
 
 # When X is re-created (or a stage moves), which dependents must be re-created with it.

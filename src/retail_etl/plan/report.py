@@ -95,7 +95,9 @@ def _column_diff(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> l
 
 def change_lines(change: Change, *, show_sql: bool = False) -> list[tuple[str, str]]:
     """(style, text) lines for one change."""
-    head = f"{SYMBOLS[change.action]:>3} {change.action.value:<9}{change.ref}"
+    # An unchanged object with something to say is one the plan keeps although it left the specs.
+    word = "kept" if change.action is Action.UNCHANGED and change.consequence else change.action.value
+    head = f"{SYMBOLS[change.action]:>3} {word:<9}{change.ref}"
     if change.safety is Safety.UNSAFE:
         head += f"  UNSAFE [{change.category}]"
     lines = [(STYLES[change.action], head)]
@@ -113,7 +115,7 @@ def change_lines(change: Change, *, show_sql: bool = False) -> list[tuple[str, s
 def plan_lines(plan: Plan, *, show_unchanged: bool = False, show_sql: bool = False) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     for change in plan.changes:
-        if change.action is Action.UNCHANGED and not show_unchanged:
+        if change.action is Action.UNCHANGED and not show_unchanged and not change.consequence:
             continue
         lines.extend(change_lines(change, show_sql=show_sql))
     counts = summary(plan)
