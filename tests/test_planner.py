@@ -274,3 +274,27 @@ def test_a_schema_that_left_the_specs_is_kept_while_it_holds_unmanaged_objects(s
     shown = "\n".join(text for _, text in plan_lines(plan))
     assert "= kept     schema SNOWLAKE_DB.OLD_GOLD" in shown
     assert "left in place" in shown and "SNOWLAKE_DB.OLD_GOLD.HANDMADE" in shown
+
+
+def test_a_procedure_whose_merge_keys_change_is_unsafe(shipped: DesiredState) -> None:
+    # The account's procedure merges on FIRST_NAME only; the spec merges on FIRST_NAME and LAST_NAME. Any new key
+    # re-matches SILVER's existing rows (a narrower one overwrites distinct rows), so the new body is UNSAFE.
+    procedure = next(o for o in shipped.objects if o.ref.kind is Kind.PROCEDURE)
+    body = procedure.state()["body"]
+    key = " AND TGT.LAST_NAME = XFM.LAST_NAME"
+    assert key in body
+    plan = build_plan(
+        shipped.objects, observed_as(shipped.objects, **{procedure.name.display: {"body": body.replace(key, "")}})
+    )
+    (change,) = plan.actionable
+    assert (change.action, change.safety, change.category) == (Action.REPLACE, Safety.UNSAFE, "procedure")
+    assert "TGT.FIRST_NAME = XFM.FIRST_NAME -> TGT.FIRST_NAME = XFM.FIRST_NAME AND TGT.LAST_NAME" in (
+        change.consequence or ""
+    )
+    # Another change of the body (here a constant) keeps the keys: SAFE.
+    constant = body.replace("'CUSTOMER'", "'CUSTOMERS'")
+    assert constant != body
+    (safe,) = build_plan(
+        shipped.objects, observed_as(shipped.objects, **{procedure.name.display: {"body": constant}})
+    ).actionable
+    assert (safe.action, safe.safety) == (Action.REPLACE, Safety.SAFE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -272,6 +273,22 @@ class ProcedureHandler(KindHandler):
     replace_consequence = "CREATE OR REPLACE ... COPY GRANTS keeps its grants; runs in progress finish on the old body"
     drop_consequence = "the task calling the procedure fails until it is dropped too"
 
+    def decide(self, desired: DesiredObject, observed: ObservedObject, changes: list[PropertyChange]) -> Verdict:
+        """A new body is SAFE, unless its MERGE matches SILVER rows on other keys: from the next run, rows that share
+        a narrower key are updated together (rows that were distinct get overwritten), and a wider key inserts new
+        rows beside the old ones. That loses or forks SILVER's rows, so it is UNSAFE."""
+        verdict = super().decide(desired, observed, changes)
+        before = _merge_condition(str(observed.state.get("body", "")))
+        after = _merge_condition(str(desired.state()["body"]))
+        if before is None or after is None or before == after:
+            return verdict
+        consequence = (
+            f"the MERGE into SILVER matches rows on other keys ({before} -> {after}): from the next run, SILVER rows "
+            "that share a narrower key are all overwritten by one source row, and a wider key inserts rows beside "
+            "the old ones; re-key or rebuild SILVER first if its rows must follow"
+        )
+        return Verdict(verdict.action, Safety.UNSAFE, consequence, verdict.statements, verdict.category)
+
     def queries(self, databases: Any) -> dict[str, str]:
         # INFORMATION_SCHEMA.PROCEDURES carries the body, so no DESC PROCEDURE per object is needed.
         return {
@@ -302,6 +319,16 @@ class ProcedureHandler(KindHandler):
             "comment": comment,
         }
         return ObservedObject(ObjectRef(self.kind, name), state, is_managed(comment))
+
+
+# The MERGE's join condition as the template writes it, in either body (JavaScript keeps the SQL in strings).
+_MERGE_CONDITION = re.compile(r"\bON (TGT\.\S+ = XFM\.\S+(?: AND TGT\.\S+ = XFM\.\S+)*)")
+
+
+def _merge_condition(body: str) -> str | None:
+    """``TGT.K = XFM.K AND ...`` of the procedure's MERGE, None when the body has none (written some other way)."""
+    found = _MERGE_CONDITION.search(body)
+    return found.group(1).replace('\\"', '"').rstrip('",') if found else None
 
 
 # --- task ----------------------------------------------------------------------------------------------------
