@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from retail_etl.identifiers import Identifier, QualifiedName, parse_qualified
+from retail_etl.identifiers import Identifier, QualifiedName, parse_qualified, sql_literal
 from retail_etl.objects.base import (
     Action,
     DesiredObject,
@@ -71,6 +72,8 @@ class PipeObject(DesiredObject):
             "auto_ingest": self.auto_ingest,
             "error_integration": self.error_integration.display if self.error_integration else None,
             "comment": self.full_comment,
+            # A pipe paused by hand (PIPE_EXECUTION_PAUSED) is drift: apply resumes it.
+            "paused": False,
         }
 
 
@@ -103,17 +106,53 @@ class PipeHandler(KindHandler):
             statements.append(f"ALTER PIPE {obj.name.sql} SET PIPE_EXECUTION_PAUSED = FALSE")
         return statements
 
+    def detail_queries(self, snapshot: Snapshot, wanted: set[ObjectRef]) -> dict[str, str]:
+        """Whether each pipe the specs name or retail-etl manages is paused: SHOW PIPES does not say,
+        SYSTEM$PIPE_STATUS does. One SELECT per database for all of them, each status beside the pipe's name."""
+        pipes: dict[str, list[QualifiedName]] = {}
+        for row in self.rows(snapshot):
+            name = name_in(row)
+            if ObjectRef(self.kind, name) in wanted or is_managed(unset(row.get("comment"))):
+                pipes.setdefault(str(row["database_name"]), []).append(name)
+        queries = {}
+        for database, names in pipes.items():
+            items = ", ".join(
+                f"{sql_literal(name.display)} AS N{index}, SYSTEM$PIPE_STATUS({sql_literal(name.sql)}) AS S{index}"
+                for index, name in enumerate(sorted(names, key=lambda n: n.display))
+            )
+            queries[f"{_PIPE_STATUS}{database}"] = f"SELECT {items}"
+        return queries
+
     def read_row(self, row: Row, snapshot: Snapshot) -> ObservedObject:
         comment = unset(row.get("comment"))
         integration = unset(row.get("error_integration"))
+        name = name_in(row)
         state = {
             "definition": collapse(str(row.get("definition") or "")),
             "auto_ingest": bool(unset(row.get("notification_channel"))),
             "error_integration": parse_qualified(str(integration)).display if integration else None,
             "comment": comment,
+            "paused": _execution_state(snapshot, name) == "PAUSED",
         }
         details = {"notification_channel": unset(row.get("notification_channel"))}
-        return ObservedObject(ObjectRef(self.kind, name_in(row)), state, is_managed(comment), details)
+        return ObservedObject(ObjectRef(self.kind, name), state, is_managed(comment), details)
+
+
+_PIPE_STATUS = "pipe-status@"
+
+
+def _execution_state(snapshot: Snapshot, name: QualifiedName) -> str | None:
+    """SYSTEM$PIPE_STATUS's executionState for the pipe, when its database's status query asked for it."""
+    for row in snapshot.get(f"{_PIPE_STATUS}{name.database.stored if name.database else ''}", []):
+        values = {str(key).lower(): value for key, value in row.items()}
+        for key, value in values.items():
+            if key.startswith("n") and value == name.display:
+                status = values.get("s" + key[1:])
+                try:
+                    return str(json.loads(str(status)).get("executionState"))
+                except (TypeError, ValueError):
+                    return None
+    return None
 
 
 # --- stream --------------------------------------------------------------------------------------------------

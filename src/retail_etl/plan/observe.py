@@ -40,9 +40,16 @@ def observe(session: Session, databases: Iterable[Identifier], wanted: set[Objec
         if kind in (Kind.DATABASE, Kind.STORAGE_INTEGRATION, Kind.NOTIFICATION_INTEGRATION):
             continue
         second_round.update(handler.queries(existing))
-    for kind in (Kind.STORAGE_INTEGRATION, Kind.NOTIFICATION_INTEGRATION):
+    integrations = (Kind.STORAGE_INTEGRATION, Kind.NOTIFICATION_INTEGRATION)
+    for kind in integrations:
         second_round.update(HANDLERS[kind].detail_queries(snapshot, wanted))
     snapshot.update(_run(session, second_round))
+    # What the SHOW rows of the second round leave out (whether a pipe is paused): only for objects that exist.
+    third_round: dict[str, str] = {}
+    for kind, handler in HANDLERS.items():
+        if kind not in integrations:
+            third_round.update(handler.detail_queries(snapshot, wanted))
+    snapshot.update(_run(session, third_round))
     frozen: Snapshot = snapshot
     observed: list[ObservedObject] = []
     for handler in HANDLERS.values():
