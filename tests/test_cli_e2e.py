@@ -320,3 +320,23 @@ def test_snowflake_connection_errors_name_the_problem_not_the_secret(
     (tmp_path / "snowflake-home" / "connections.toml").write_text('[retail]\npassword = "s3cret-Pa55"\n')
     result = run(project, "plan", "--env", "prod", "--skip-aws", code=1)
     assert "account" in result.stderr and "s3cret-Pa55" not in result.stdout + result.stderr
+
+
+def test_output_paths_and_arguments_that_cannot_work_are_input_errors(project: Path) -> None:
+    # Exit 2 with the option and the path named, never a traceback, nothing applied.
+    taken = project / "a-file"
+    taken.write_text("in the way")
+    for args, named in (
+        (["render", "--out-dir", str(taken)], "--out-dir"),
+        (["plan", "--out", str(project / "pipelines")], "--out"),
+    ):
+        result = run(project, *args, code=2)
+        assert named in result.stderr and "cannot" in result.stderr, args
+    schema = CliRunner().invoke(app, ["schema", "--out-dir", str(taken / "below")])
+    assert schema.exit_code == 2 and "cannot make that folder" in schema.stderr
+    listed = project / "list.json"
+    listed.write_text("[]")
+    assert "not a plan" in run(project, "apply", str(listed), code=2).stderr
+    typo = run(project, "apply", "--auto-approve", "--allow-unsafe", "pipes", code=2)
+    assert "unknown category 'pipes'" in typo.stderr and "pipe" in typo.stderr
+    assert not (project / ".retail-etl").exists()

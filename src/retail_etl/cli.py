@@ -23,9 +23,11 @@ from retail_etl.cli_common import (
     ProjectDir,
     TargetOption,
     fail,
+    folder_or_exit,
     guard,
     load_project_or_exit,
     target_or_exit,
+    write_or_exit,
 )
 from retail_etl.console import Printer
 
@@ -82,11 +84,11 @@ def render(
             chunks.append("\n")
         sys.stdout.write("".join(chunks))
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder_or_exit(printer, out_dir, "--out-dir")
     for index, change in enumerate(plan.changes, start=1):
         safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in change.ref.name.display)
         path = out_dir / f"{index:03d}_{change.ref.kind.value}_{safe_name}.sql"
-        path.write_text("\n".join(s + ";" for s in change.statements) + "\n", encoding="utf-8")
+        write_or_exit(printer, path, "\n".join(s + ";" for s in change.statements) + "\n", "--out-dir")
     printer.ok(f"wrote {len(plan.changes)} file(s) to {out_dir}")
 
 
@@ -125,7 +127,7 @@ def plan(
             fail(printer, f"the AWS side of target {name!r}: {exc}")
     document = plan_to_json(result, workflow.scope(project), aws)
     if out is not None:
-        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_or_exit(printer, out, json.dumps(document, indent=2) + "\n", "--out")
     if as_json:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
@@ -165,11 +167,22 @@ def apply(
     from retail_etl.plan.report import PlanFileError, aws_lines, plan_from_json, plan_lines
 
     printer = Printer()
+    allowed = [part.strip().lower() for part in allow_unsafe.split(",") if part.strip()]
+    from retail_etl.objects.base import Kind
+
+    known = ["adopt", *(kind.value for kind in Kind), "all"]
+    unknown = [part for part in allowed if part not in known]
+    if unknown:
+        listed = ", ".join(map(repr, unknown))
+        fail(printer, f"--allow-unsafe: unknown category {listed} (one of: {', '.join(known)})", EXIT_INPUT)
     project = load_project_or_exit(printer, project_dir, env)
     saved = saved_scope = None
     if plan_file is not None:
         try:
-            saved, saved_scope = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
+            document = json.loads(plan_file.read_text(encoding="utf-8"))
+            if not isinstance(document, dict):
+                raise PlanFileError("not a plan saved with `retail-etl plan --out` (a JSON object)")
+            saved, saved_scope = plan_from_json(document)
         except (OSError, ValueError, PlanFileError) as exc:
             fail(printer, f"{plan_file}: {exc}", EXIT_INPUT)
         if target is not None and target != saved.target:
@@ -195,7 +208,7 @@ def apply(
             printer.lines(aws_lines(aws))
         if not result.has_changes and not aws:
             return
-        refused = refused_changes(result, allow_unsafe.split(","))
+        refused = refused_changes(result, allowed)
         if refused:
             categories = ",".join(sorted({part for c in refused for part in c.category.split(",")}))
             fail(
@@ -244,10 +257,11 @@ def schema(
     if out_dir is None:
         sys.stdout.write(json.dumps(schemas, indent=2) + "\n")
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
+    printer = Printer()
+    folder_or_exit(printer, out_dir, "--out-dir")
     for file_name, document in schemas.items():
-        (out_dir / file_name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    Printer().ok(f"wrote {', '.join(schemas)} to {out_dir}")
+        write_or_exit(printer, out_dir / file_name, json.dumps(document, indent=2) + "\n", "--out-dir")
+    printer.ok(f"wrote {', '.join(schemas)} to {out_dir}")
 
 
 def _register_commands() -> None:

@@ -39,6 +39,23 @@ def fail(printer: Printer, message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def folder_or_exit(printer: Printer, folder: Path, option: str) -> Path:
+    """``folder``, made if missing; one that cannot be made (a file is in the way, no permission) is bad input."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(printer, f"{option} {folder}: cannot make that folder ({exc.strerror or exc})", EXIT_INPUT)
+    return folder
+
+
+def write_or_exit(printer: Printer, path: Path, text: str, option: str) -> None:
+    """Write ``text`` to ``path``; a path that cannot be written (a folder, a missing parent) is bad input."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(printer, f"{option} {path}: cannot write that file ({exc.strerror or exc})", EXIT_INPUT)
+
+
 def load_project_or_exit(printer: Printer, project_dir: Path, env: str | None) -> Project:
     """The validated project; invalid specs end the command with every problem listed and exit code 2."""
     from retail_etl.spec.load import SpecError

@@ -22,6 +22,7 @@ from retail_etl.cli_common import (
     ProjectDir,
     TargetOption,
     fail,
+    folder_or_exit,
     guard,
     load_project_or_exit,
     target_or_exit,
@@ -230,10 +231,7 @@ def sample_data(
     """Deterministic sample files: the demo's two customer days, or with --scale stores, products, customers,
     sales and inventory with planted patterns (planted.json says which)."""
     printer = Printer()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(printer, f"--out {out}: cannot make that folder ({exc.strerror or exc})", EXIT_INPUT)
+    folder_or_exit(printer, out, "--out")
     if scale is None:
         from retail_etl.sample.customers import write_customer_days
 

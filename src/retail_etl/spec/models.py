@@ -388,10 +388,21 @@ class ProjectSpec(Strict):
 # --- pipeline file --------------------------------------------------------------------------------------------
 
 
+def _file_name_pattern(value: str) -> str:
+    if "/" in value:
+        raise ValueError(
+            f"a pattern matches a file's name, not a path ({value!r} has a '/'); the key's folders come from prefix"
+            " and partition_by_date"
+        )
+    return value
+
+
 class SourceSpec(Strict):
     prefix: Annotated[str, Field(max_length=512), AfterValidator(_source_prefix)]
     bucket: BucketName | None = None
-    patterns: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1)
+    patterns: list[Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_file_name_pattern)]] = Field(
+        min_length=1
+    )
     partition_by_date: bool = False
 
 
@@ -400,7 +411,7 @@ class FileFormatSpec(Strict):
     field_delimiter: Annotated[str, Field(min_length=1, max_length=20)] = ","
     record_delimiter: Annotated[str, Field(min_length=1, max_length=20)] = "\n"
     field_optionally_enclosed_by: Literal['"', "'"] | None = None
-    skip_header: Annotated[int, Field(ge=0, le=100)] = 0
+    skip_header: Annotated[int, Field(ge=0, le=100, strict=True)] = 0  # strict: `true` is not 1
     null_if: list[str] = ["\\N"]
     empty_field_as_null: bool = True
     trim_space: bool = False
