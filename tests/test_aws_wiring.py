@@ -399,6 +399,7 @@ def test_trust_policy_prints_both_roles_filled_from_desc_integration(deployed: P
     assert storage["role_name"] == storage["role_arn"].rsplit("/", 1)[-1]
     (trust,) = storage["trust_policy"]["Statement"]
     assert trust == {
+        "Sid": "RetailEtlS3BRONZE",
         "Effect": "Allow",
         "Principal": {"AWS": s3_desc["STORAGE_AWS_IAM_USER_ARN"]},
         "Action": "sts:AssumeRole",
@@ -452,6 +453,37 @@ def test_apply_updates_the_roles_in_iam_once(
     again = aws("trust-policy", "--apply", "-C", str(deployed))
     assert again.exit_code == 0
     assert "The IAM roles are up to date." in again.stderr
+
+
+def test_apply_merges_its_statements_into_a_role_shared_with_other_trust(
+    tmp_path: Path,
+    moto_endpoint: str,  # noqa: F811 (pytest fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One role for both integrations, which also trusts Lambda: both integrations keep their statement (no
+    # flip-flop between them on every run) and Lambda's stays.
+    shared = f"snowflake-shared-{uuid4().hex[:8]}"
+    monkeypatch.setenv("RETAIL_ETL_BUCKET", f"retail-etl-test-{uuid4().hex[:8]}")
+    for variable in ("RETAIL_ETL_S3_ROLE_ARN", "RETAIL_ETL_SNS_ROLE_ARN"):
+        monkeypatch.setenv(variable, f"arn:aws:iam::123456789012:role/{shared}")
+    monkeypatch.delenv("RETAIL_ETL_SNS_TOPIC_ARN", raising=False)
+    copy_customer_pipelines(tmp_path / "pipelines")
+    applied = CliRunner().invoke(main_app, ["apply", "--auto-approve", "-C", str(tmp_path)])
+    assert applied.exit_code == 0, applied.output
+    (iam,) = clients(moto_endpoint, "iam")
+    lambda_trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    iam.create_role(
+        RoleName=shared, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [lambda_trust]})
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    result = aws("trust-policy", "--apply", "-C", str(tmp_path))
+    assert result.exit_code == 0, result.output + result.stderr
+    statements = iam.get_role(RoleName=shared)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+    sids = [statement.get("Sid") for statement in statements]
+    assert sids == [None, "RetailEtlS3BRONZE", "RetailEtlSNOWFLAKEERRORINTEGRATION"]
+    assert statements[0] == lambda_trust
+    again = aws("trust-policy", "--apply", "-C", str(tmp_path))
+    assert again.exit_code == 0 and "The IAM roles are up to date." in again.stderr
 
 
 def test_apply_names_a_missing_role(deployed: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811 (pytest fixture)

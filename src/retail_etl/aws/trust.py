@@ -53,11 +53,18 @@ def role_name(role_arn: str) -> str:
     return role_arn.rsplit("/", 1)[-1]
 
 
-def trust_policy(iam_user_arn: str, external_id: str) -> Policy:
+def statement_id(integration: str) -> str:
+    """The Sid of the integration's trust statement: how retail-etl finds its own statement in a role's trust
+    policy among others (a role may trust other principals, or both integrations)."""
+    return "RetailEtl" + "".join(character for character in integration if character.isalnum())
+
+
+def trust_policy(integration: str, iam_user_arn: str, external_id: str) -> Policy:
     return {
         "Version": _VERSION,
         "Statement": [
             {
+                "Sid": statement_id(integration),
                 "Effect": "Allow",
                 "Principal": {"AWS": iam_user_arn},
                 "Action": "sts:AssumeRole",
@@ -65,6 +72,31 @@ def trust_policy(iam_user_arn: str, external_id: str) -> Policy:
             }
         ],
     }
+
+
+# The external id Snowflake's setup guide puts in a new role's trust policy until the integration exists.
+_PLACEHOLDER_EXTERNAL_ID = "0000"
+
+
+def merged_trust_policy(current: Policy, ours: Sequence[Policy]) -> Policy:
+    """``current`` with retail-etl's statements (``ours``, one per integration using the role) put in: each
+    replaces the statement with its Sid, an unlabelled statement trusting the same principal (written before
+    statements had Sids) and the setup guide's placeholder; every other statement is kept."""
+    statements = [statement for policy in ours for statement in policy["Statement"]]
+    sids = {statement["Sid"] for statement in statements}
+    principals = {json.dumps(statement["Principal"], sort_keys=True) for statement in statements}
+
+    def replaced(statement: dict[str, Any]) -> bool:
+        if "Sid" in statement:
+            return statement["Sid"] in sids
+        condition = statement.get("Condition", {}).get("StringEquals", {})
+        return (
+            json.dumps(statement.get("Principal"), sort_keys=True) in principals
+            or condition.get("sts:ExternalId") == _PLACEHOLDER_EXTERNAL_ID
+        )
+
+    kept = [statement for statement in current.get("Statement", []) if not replaced(statement)]
+    return {"Version": current.get("Version", _VERSION), "Statement": [*kept, *statements]}
 
 
 def storage_read_policy(locations: Iterable[tuple[str, str]]) -> Policy:
@@ -132,6 +164,7 @@ def integration_roles(session: Session, project: Project) -> list[RolePolicies]:
             integration=storage_name,
             role_arn=required(storage, storage_name, "STORAGE_AWS_ROLE_ARN"),
             trust_policy=trust_policy(
+                storage_name,
                 required(storage, storage_name, "STORAGE_AWS_IAM_USER_ARN"),
                 required(storage, storage_name, "STORAGE_AWS_EXTERNAL_ID"),
             ),
@@ -142,6 +175,7 @@ def integration_roles(session: Session, project: Project) -> list[RolePolicies]:
             integration=notification_name,
             role_arn=required(notification, notification_name, "AWS_SNS_ROLE_ARN"),
             trust_policy=trust_policy(
+                notification_name,
                 required(notification, notification_name, "SF_AWS_IAM_USER_ARN"),
                 required(notification, notification_name, "SF_AWS_EXTERNAL_ID"),
             ),
@@ -152,19 +186,27 @@ def integration_roles(session: Session, project: Project) -> list[RolePolicies]:
 
 
 def apply_role_policies(iam_client: Any, roles: Sequence[RolePolicies]) -> list[AwsChange]:
-    """Make each role's trust policy and inline permission policy the ones given; a policy already equal is not
-    written again. The roles must exist (their ARNs are in the integrations)."""
-    changes: list[AwsChange] = []
+    """Put each integration's trust statement into its role's trust policy (merged: the role's other statements
+    stay, and two integrations sharing a role both keep theirs) and make its inline permission policy the one
+    given; a policy already right is not written again. Every role must exist, checked before anything is
+    written (their ARNs are in the integrations)."""
+    current: dict[str, Policy] = {}
     for role in roles:
         try:
-            current_trust = iam_client.get_role(RoleName=role.role_name)["Role"]["AssumeRolePolicyDocument"]
+            current[role.role_name] = iam_client.get_role(RoleName=role.role_name)["Role"]["AssumeRolePolicyDocument"]
         except iam_client.exceptions.NoSuchEntityException:
             raise AwsWiringError(
                 f"IAM role {role.role_name} ({role.role_arn}, used by {role.integration}) does not exist: create it"
             ) from None
-        if current_trust != role.trust_policy:
-            changes.append(AwsChange("update", f"iam role {role.role_name} trust policy", role.integration))
-            iam_client.update_assume_role_policy(RoleName=role.role_name, PolicyDocument=_text(role.trust_policy))
+    changes: list[AwsChange] = []
+    for name, trust in current.items():
+        sharing = [role for role in roles if role.role_name == name]
+        wanted = merged_trust_policy(trust, [role.trust_policy for role in sharing])
+        if wanted != trust:
+            integrations = ", ".join(role.integration for role in sharing)
+            changes.append(AwsChange("update", f"iam role {name} trust policy", integrations))
+            iam_client.update_assume_role_policy(RoleName=name, PolicyDocument=_text(wanted))
+    for role in roles:
         try:
             response = iam_client.get_role_policy(RoleName=role.role_name, PolicyName=role.policy_name)
             current_policy = response["PolicyDocument"]
