@@ -238,10 +238,18 @@ class S3Store:
         return Existing(response.get("Metadata", {}).get(SHA256_METADATA))
 
     def _verify(self, route: Route, reported: str | None, expected: str) -> None:
-        if reported != expected:
-            raise UploadError(
-                f"{route.url}: S3 reports SHA-256 {reported or '(none)'} but the bytes sent have {expected}"
-            )
+        """The object just written holds what was sent; else it is deleted: left in place, its source-sha256
+        metadata would make the next run skip it as identical."""
+        if reported == expected:
+            return
+        try:
+            self._client.delete_object(Bucket=route.bucket, Key=route.key)
+            fate = "the object was deleted: run again"
+        except ClientError as exc:
+            fate = f"deleting the object failed too ({_error_code(exc)}): delete it before running again"
+        raise UploadError(
+            f"{route.url}: S3 reports SHA-256 {reported or '(none)'} but the bytes sent have {expected}; {fate}"
+        )
 
     def _add_condition(self, params: dict[str, Any], **_: Any) -> None:
         with self._lock:
