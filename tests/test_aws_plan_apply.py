@@ -4,6 +4,7 @@ apply creates them after the Snowflake changes; S3 events then reach the pipe's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,28 @@ def test_plan_shows_the_aws_side_apply_wires_it_and_events_reach_the_pipes_chann
     channel_keys(sqs, bucket)  # the test event S3 may send on configuration
     s3.put_object(Bucket=bucket, Key="raw_data/customer/customers_day1.csv", Body=b"a,b\n")
     s3.put_object(Bucket=bucket, Key="elsewhere/customers_day1.csv", Body=b"a,b\n")
+    assert channel_keys(sqs, bucket) == ["raw_data/customer/customers_day1.csv"]
+
+
+def test_apply_makes_the_pipes_channel_the_local_target_stands_in_for(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    moto_endpoint: str,  # noqa: F811 (pytest fixture)
+) -> None:
+    # In an account Snowflake owns the pipes' SQS queue; on the AWS endpoint of a local target nobody else makes
+    # it, and S3's events (and so the files) would be lost.
+    project, bucket, _ = copy_project(tmp_path, monkeypatch, moto_endpoint)
+    s3, sqs = client(moto_endpoint, "s3"), client(moto_endpoint, "sqs")
+    s3.create_bucket(Bucket=bucket)
+    name = CHANNEL.rsplit(":", 1)[-1]
+    with contextlib.suppress(sqs.exceptions.QueueDoesNotExist):
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    applied = run(project, "apply", "--auto-approve", code=0)
+    assert f"+ create sqs queue {name}" in applied.stdout
+    sqs.get_queue_url(QueueName=name)
+    assert "No AWS changes" in run(project, "plan", code=0).stdout
+    channel_keys(sqs, bucket)
+    s3.put_object(Bucket=bucket, Key="raw_data/customer/customers_day1.csv", Body=b"a,b\n")
     assert channel_keys(sqs, bucket) == ["raw_data/customer/customers_day1.csv"]
 
 

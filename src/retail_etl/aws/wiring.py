@@ -64,6 +64,8 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
     known = {item.id for items in by_bucket.values() for item in items}
     changes: list[AwsChange] = []
     try:
+        if _stands_for_snowflake(project, target_name):
+            changes.extend(_ensure_channels(rows, endpoint_url, dry_run=dry_run))
         s3 = aws_client("s3", region=region, endpoint_url=endpoint_url)
         for bucket in sorted({pipeline.bucket for pipeline in pipelines}):
             desired = desired_queue_configurations(by_bucket.get(bucket, []))
@@ -89,6 +91,33 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
         changes.extend(ensure_error_topic(sns, integration.topic_arn, integration.subscriptions, dry_run=dry_run))
     except (BotoCoreError, ClientError) as exc:
         raise AwsWiringError(f"AWS: {exc}") from exc
+    return changes
+
+
+def _stands_for_snowflake(project: Project, target: str) -> bool:
+    """A local target wired to an AWS endpoint plays Snowflake's part there, its pipes' SQS channel included."""
+    from retail_etl.spec.models import LocalTargetSpec
+
+    return isinstance(project.loaded.project.targets[target], LocalTargetSpec)
+
+
+def _ensure_channels(rows: list[dict[str, object]], endpoint_url: str | None, *, dry_run: bool) -> list[AwsChange]:
+    """The SQS queues the pipes' notification channels name. In an account Snowflake owns them; on the AWS
+    endpoint of a local target nobody else would make them, and S3's events for the pipes would go nowhere."""
+    from retail_etl.aws.clients import aws_client
+
+    changes: list[AwsChange] = []
+    for arn in sorted({str(row.get("notification_channel") or "") for row in rows} - {""}):
+        region, name = arn.split(":")[3], arn.rsplit(":", 1)[-1]
+        sqs = aws_client("sqs", region=region, endpoint_url=endpoint_url)
+        try:
+            sqs.get_queue_url(QueueName=name)
+            continue
+        except sqs.exceptions.QueueDoesNotExist:
+            pass
+        changes.append(AwsChange("create", f"sqs queue {name}", "the pipes' notification channel"))
+        if not dry_run:
+            sqs.create_queue(QueueName=name)
     return changes
 
 
