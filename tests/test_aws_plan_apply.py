@@ -140,6 +140,23 @@ def test_apply_makes_the_pipes_channel_the_local_target_stands_in_for(
     assert channel_keys(sqs, bucket) == ["raw_data/customer/customers_day1.csv"]
 
 
+def test_plan_finds_an_overlap_with_pipes_not_created_yet(
+    wired: tuple[Path, str, str],
+    moto_endpoint: str,  # noqa: F811 (pytest fixture)
+) -> None:
+    # dev's pipes read the same prefixes of the same bucket as production's: S3 would refuse their notifications.
+    # The plan says so before apply creates anything (the pipes, and so their channels, do not exist yet).
+    project, bucket, _ = wired
+    run(project, "apply", "--auto-approve", code=0)
+    refused = run(project, "plan", "--env", "dev", code=1)
+    assert "overlaps the bucket's queue notification retail-etl-snowlake_db-" in refused.stderr
+    assert "retail-etl-snowlake_db_dev-" in refused.stderr
+    (configuration,) = client(moto_endpoint, "s3").get_bucket_notification_configuration(Bucket=bucket)[
+        "QueueConfigurations"
+    ]
+    assert configuration["Id"] == NOTIFICATION_ID
+
+
 def test_plan_json_and_plan_file_carry_the_aws_changes(
     wired: tuple[Path, str, str],
     moto_endpoint: str,  # noqa: F811 (pytest fixture)

@@ -98,11 +98,16 @@ def desired_queue_configurations(pipes: Iterable[PipeNotification]) -> list[Conf
 
 
 def merge_notification_configuration(
-    current: Mapping[str, Any], desired: Sequence[Configuration], managed_prefix: str = MANAGED_PREFIX
+    current: Mapping[str, Any],
+    desired: Sequence[Configuration],
+    managed_prefix: str = MANAGED_PREFIX,
+    pending: Sequence[Configuration] = (),
 ) -> tuple[Configuration, list[AwsChange]]:
     """The bucket configuration to write and what it changes: every configuration that is not ours kept as it is,
     ours (queue configurations whose Id starts with ``managed_prefix``) replaced by ``desired``. Raises
-    :class:`AwsWiringError` when a desired configuration overlaps another one, which S3 would reject."""
+    :class:`AwsWiringError` when a desired configuration overlaps another one, which S3 would reject. ``pending``
+    (the configurations of pipes not created yet, whose channel is not known) take part in that check only: a plan
+    finds the overlap before apply changes anything."""
     queues = list(current.get("QueueConfigurations", []))
     ours = {c["Id"]: c for c in queues if _is_ours(c, managed_prefix)}
     foreign = [
@@ -111,8 +116,9 @@ def merge_notification_configuration(
         for configuration in current.get(kind, [])
         if not (kind == "QueueConfigurations" and _is_ours(configuration, managed_prefix))
     ]
-    for index, configuration in enumerate(desired):
-        others = [*foreign, *(("QueueConfigurations", other) for other in desired[:index])]
+    checked = [*desired, *pending]
+    for index, configuration in enumerate(checked):
+        others = [*foreign, *(("QueueConfigurations", other) for other in checked[:index])]
         for kind, other in others:
             if _overlaps(configuration, other):
                 raise AwsWiringError(_overlap_message(configuration, kind, other))
@@ -150,12 +156,14 @@ def ensure_bucket_notifications(
     *,
     dry_run: bool,
     managed_prefix: str = MANAGED_PREFIX,
+    pending: Sequence[Configuration] = (),
 ) -> list[AwsChange]:
     """Read the bucket's configuration, merge ``desired`` into it, write it back if anything changed (never in a
     dry run). S3 has no conditional write for it: a configuration another writer puts between our read and our
-    write is lost, so run one deployer per bucket at a time."""
+    write is lost, so run one deployer per bucket at a time. ``pending``: see
+    :func:`merge_notification_configuration`."""
     current = s3_client.get_bucket_notification_configuration(Bucket=bucket)
-    merged, changes = merge_notification_configuration(current, desired, managed_prefix)
+    merged, changes = merge_notification_configuration(current, desired, managed_prefix, pending)
     if changes and not dry_run:
         s3_client.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=merged)
     return [replace(change, resource=f"s3://{bucket} {change.resource}") for change in changes]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from retail_etl.aws.changes import AwsChange, AwsWiringError
 from retail_etl.aws.notifications import (
+    PipeNotification,
     desired_queue_configurations,
     ensure_bucket_notifications,
     managed_prefix,
@@ -19,6 +20,9 @@ from retail_etl.aws.notifications import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from retail_etl.spec.resolve import ResolvedPipeline
     from retail_etl.targets.session import Session
     from retail_etl.workflow import Project
 
@@ -67,11 +71,17 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
         if _stands_for_snowflake(project, target_name):
             changes.extend(_ensure_channels(rows, endpoint_url, dry_run=dry_run))
         s3 = aws_client("s3", region=region, endpoint_url=endpoint_url)
+        waiting = _pending_notifications(pipelines, known)
         for bucket in sorted({pipeline.bucket for pipeline in pipelines}):
             desired = desired_queue_configurations(by_bucket.get(bucket, []))
             changes.extend(
                 ensure_bucket_notifications(
-                    s3, bucket, desired, dry_run=dry_run, managed_prefix=managed_prefix(database.stored)
+                    s3,
+                    bucket,
+                    desired,
+                    dry_run=dry_run,
+                    managed_prefix=managed_prefix(database.stored),
+                    pending=desired_queue_configurations(waiting.get(bucket, [])),
                 )
             )
         for pipeline in pipelines:
@@ -92,6 +102,22 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
     except (BotoCoreError, ClientError) as exc:
         raise AwsWiringError(f"AWS: {exc}") from exc
     return changes
+
+
+def _pending_notifications(pipelines: Sequence[ResolvedPipeline], known: set[str]) -> dict[str, list[PipeNotification]]:
+    """By bucket, the notifications of auto-ingest pipes not created yet (their channel is not known): enough to
+    check their prefixes against the bucket's other notifications before anything is changed."""
+    waiting: dict[str, list[PipeNotification]] = {}
+    for pipeline in pipelines:
+        name = pipeline.pipe.name
+        if not pipeline.pipe.auto_ingest or name.database is None or name.schema is None:
+            continue
+        notification = PipeNotification(
+            name.database.stored, name.schema.stored, name.name.stored, channel=PENDING, prefix=pipeline.prefix
+        )
+        if notification.id not in known:
+            waiting.setdefault(pipeline.bucket, []).append(notification)
+    return waiting
 
 
 def _stands_for_snowflake(project: Project, target: str) -> bool:
