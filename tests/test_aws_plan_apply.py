@@ -157,6 +157,25 @@ def test_plan_finds_an_overlap_with_pipes_not_created_yet(
     assert configuration["Id"] == NOTIFICATION_ID
 
 
+def test_check_reads_the_bucket_notifications_of_a_local_target_wired_to_s3(
+    wired: tuple[Path, str, str],
+    moto_endpoint: str,  # noqa: F811 (pytest fixture)
+) -> None:
+    # Its files arrive through S3's events: a missing notification is a pipeline that silently loads nothing.
+    project, bucket, _ = wired
+    run(project, "apply", "--auto-approve", code=0)
+
+    def notification_check(code: int) -> dict[str, Any]:
+        document = json.loads(run(project, "check", "--json", code=code).stdout)
+        (result,) = [c for c in document["checks"] if c["pipeline"] == "customer" and "notification" in c["check"]]
+        return dict(result)
+
+    assert notification_check(0)["ok"]
+    client(moto_endpoint, "s3").put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+    broken = notification_check(1)
+    assert not broken["ok"] and "not applicable" not in broken["detail"]
+
+
 def test_plan_json_and_plan_file_carry_the_aws_changes(
     wired: tuple[Path, str, str],
     moto_endpoint: str,  # noqa: F811 (pytest fixture)

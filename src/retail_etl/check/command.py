@@ -34,16 +34,24 @@ if TYPE_CHECKING:
     from retail_etl.workflow import Project
 
 
-def _local_results(printer: Printer, project: Project, target: str, root: Path) -> list[CheckResult]:
+def _local_results(
+    printer: Printer, project: Project, target: str, root: Path, *, wired: bool, skip_aws: bool
+) -> list[CheckResult]:
     from retail_etl.check.health import local_checks
     from retail_etl.local.runtime import LocalRuntime
     from retail_etl.targets.local import is_deployed
 
     if not is_deployed(root):
         fail(printer, f"nothing is deployed on target {target!r} yet: run `retail-etl apply` first")
+    reader = _bucket_reader(project, target) if wired and not skip_aws else None
     runtime = LocalRuntime(root)
     try:
-        return guard(printer, lambda: local_checks(runtime, project.desired.pipelines, project.desired.database.sql))
+        return guard(
+            printer,
+            lambda: local_checks(
+                runtime, project.desired.pipelines, project.desired.database.sql, wired=wired, notifications=reader
+            ),
+        )
     finally:
         runtime.close()
 
@@ -96,7 +104,9 @@ def check(
     name = target_or_exit(printer, project, target)
     spec = project.loaded.project.targets[name]
     if isinstance(spec, LocalTargetSpec):
-        results = _local_results(printer, project, name, project.loaded.project_dir / spec.path)
+        root = project.loaded.project_dir / spec.path
+        wired = spec.aws_endpoint_url is not None
+        results = _local_results(printer, project, name, root, wired=wired, skip_aws=skip_aws)
     else:
         reader = None if skip_aws else _bucket_reader(project, name)
         with OpenTarget(printer, project, name, "check", connection) as session:

@@ -290,9 +290,19 @@ def _read_configuration(bucket: str, notifications: NotificationFetcher) -> Mapp
         return f"cannot read the notifications of bucket {bucket}: {exc}"
 
 
-def local_checks(runtime: LocalRuntime, pipelines: Sequence[ResolvedPipeline], database: str) -> list[CheckResult]:
+def local_checks(
+    runtime: LocalRuntime,
+    pipelines: Sequence[ResolvedPipeline],
+    database: str,
+    *,
+    wired: bool = False,
+    notifications: NotificationFetcher | None = None,
+) -> list[CheckResult]:
     """Every check on the local target: the same SHOW answers from its catalog, the pipes' state from the local
-    runtime; the bucket notification does not apply (local auto-ingest loads the bucket folder directly)."""
+    runtime. The bucket notification is checked when the target is ``wired`` to an AWS endpoint (its files arrive
+    through S3's events, read with ``notifications``; None: --skip-aws); otherwise it does not apply (local
+    auto-ingest loads the bucket folder directly)."""
+    from retail_etl.aws.notifications import pipe_notifications
     from retail_etl.local.api import LocalSqlError
     from retail_etl.local.pipes import pipe_status
 
@@ -300,6 +310,9 @@ def local_checks(runtime: LocalRuntime, pipelines: Sequence[ResolvedPipeline], d
         tasks = session.catalog_query(f"SHOW TASKS IN DATABASE {database}")
         streams = session.catalog_query(f"SHOW STREAMS IN DATABASE {database}")
         integrations = session.catalog_query("SHOW INTEGRATIONS")
+        pipes = session.catalog_query(f"SHOW PIPES IN DATABASE {database}")
+    channels = {item.id: item for items in pipe_notifications(pipelines, pipes).values() for item in items}
+    configurations: dict[str, Mapping[str, Any] | str] = {}
     results: list[CheckResult] = []
     connection = runtime.engine.warehouse.connect()
     try:
@@ -314,7 +327,10 @@ def local_checks(runtime: LocalRuntime, pipelines: Sequence[ResolvedPipeline], d
                 results.append(CheckResult(entity, PIPE, False, str(exc)))
             results.append(evaluate_task(entity, _parts(pipeline.task.name), pipeline.task.enabled, tasks))
             results.append(evaluate_stream(entity, _parts(pipeline.stream.name), streams))
-            results.append(CheckResult(entity, NOTIFICATION, True, "not applicable: local auto-ingest is direct"))
+            if wired:
+                results.append(_notification_check(pipeline, channels, configurations, notifications))
+            else:
+                results.append(CheckResult(entity, NOTIFICATION, True, "not applicable: local auto-ingest is direct"))
     finally:
         connection.close()
     return results
