@@ -322,10 +322,24 @@ def test_a_fifo_topic_is_refused(moto_endpoint: str) -> None:  # noqa: F811 (pyt
         ensure_error_topic(sns, "arn:aws:sns:us-east-1:123456789012:errors.fifo", [], dry_run=False)
 
 
-def test_a_topic_the_credentials_cannot_create_where_the_arn_says_is_an_error(moto_endpoint: str) -> None:  # noqa: F811 (pytest fixture)
+@pytest.mark.parametrize("dry_run", [True, False], ids=["plan", "apply"])
+@pytest.mark.parametrize(
+    "arn",
+    ["arn:aws:sns:eu-west-1:123456789012:e-{}", "arn:aws:sns:us-east-1:767397677613:e-{}"],
+    ids=["region", "account"],
+)
+def test_a_topic_the_credentials_cannot_create_where_the_arn_says_is_refused_before_anything_is_made(
+    moto_endpoint: str,  # noqa: F811 (pytest fixture)
+    arn: str,
+    dry_run: bool,
+) -> None:
+    # CreateTopic would make a topic of that name in the credentials' account and region: a stray topic, and the
+    # integration still pointing at a missing one. The plan already says so.
     (sns,) = clients(moto_endpoint, "sns")
+    topic = arn.format(uuid4().hex[:8])
     with pytest.raises(AwsWiringError, match="credentials of the topic's account"):
-        ensure_error_topic(sns, f"arn:aws:sns:eu-west-1:123456789012:e-{uuid4().hex[:8]}", [], dry_run=False)
+        ensure_error_topic(sns, topic, [], dry_run=dry_run, account="123456789012")
+    assert not [t for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(topic.rsplit(":", 1)[-1])]
 
 
 # --- IAM trust ---------------------------------------------------------------------------------------------------

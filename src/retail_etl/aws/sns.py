@@ -17,16 +17,30 @@ def topic_name(topic_arn: str) -> str:
 
 
 def ensure_error_topic(
-    sns_client: Any, topic_arn: str, subscriptions: Sequence[SnsSubscription], *, dry_run: bool
+    sns_client: Any,
+    topic_arn: str,
+    subscriptions: Sequence[SnsSubscription],
+    *,
+    dry_run: bool,
+    account: str | None = None,
 ) -> list[AwsChange]:
     """Create the topic if it is missing and subscribe the endpoints the spec lists that are not subscribed yet.
-    Subscriptions made elsewhere are left alone; nothing is written in a dry run."""
+    Subscriptions made elsewhere are left alone; nothing is written in a dry run. ``account``: the credentials'
+    AWS account (when known): a missing topic in another account or region is refused before anything is made,
+    as CreateTopic would make a topic of that name in the credentials' account and the client's region."""
     name = topic_name(topic_arn)
     if name.endswith(".fifo"):
         # Snowflake's notifications to a FIFO topic fail silently: refuse rather than create one.
         raise AwsWiringError(f"{topic_arn} is a FIFO topic: Snowflake error notifications need a standard topic")
     changes: list[AwsChange] = []
     exists = _topic_exists(sns_client, topic_arn)
+    parts = topic_arn.split(":")
+    region = sns_client.meta.region_name
+    if not exists and len(parts) == 6 and (parts[3] != region or (account is not None and parts[4] != account)):
+        raise AwsWiringError(
+            f"the error topic {topic_arn} does not exist, and these AWS credentials would create it in account"
+            f" {account or '(unknown)'}, region {region}: use credentials of the topic's account and its region"
+        )
     if not exists:
         changes.append(AwsChange("create", f"sns topic {topic_arn}", "standard topic"))
         if not dry_run:

@@ -98,7 +98,12 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
             changes.append(AwsChange("create", f"s3://{pipeline.bucket} notification {identifier}", PENDING))
         integration = project.loaded.project.notification_integration
         sns = aws_client("sns", region=region, endpoint_url=endpoint_url)
-        changes.extend(ensure_error_topic(sns, integration.topic_arn, integration.subscriptions, dry_run=dry_run))
+        account = aws_client("sts", region=region, endpoint_url=endpoint_url).get_caller_identity()["Account"]
+        changes.extend(
+            ensure_error_topic(
+                sns, integration.topic_arn, integration.subscriptions, dry_run=dry_run, account=str(account)
+            )
+        )
     except (BotoCoreError, ClientError) as exc:
         raise AwsWiringError(f"AWS: {exc}") from exc
     return changes
