@@ -107,12 +107,15 @@ def evaluate_pipe_status(pipeline: str, answer: str | Mapping[str, Any]) -> Chec
 
 def evaluate_local_pipe(pipeline: str, status: PipeStatus) -> CheckResult:
     """The local pipe's status: as SYSTEM$PIPE_STATUS, plus the last file that failed to load (its load history
-    is at hand, unlike Snowflake's PIPE_STATUS, which only reports pipe-level errors)."""
+    is at hand, unlike Snowflake's PIPE_STATUS, which only reports pipe-level errors). A failed file makes the
+    pipe unhealthy while it is the latest file loaded; once a later file loads, it is reported, not failed, so
+    one bad file in the past does not fail every later check."""
     parts = [status.execution_state, f"{len(status.pending_files)} pending file(s)"]
     if status.last_error:
         where = f" ({status.last_error_file})" if status.last_error_file else ""
         parts.append(f"last error{where}: {status.last_error}")
-    ok = status.execution_state == "RUNNING" and status.last_error is None
+    recovered = status.last_error_file is not None and status.last_error_file != status.last_file
+    ok = status.execution_state == "RUNNING" and (status.last_error is None or recovered)
     return CheckResult(pipeline, PIPE, ok, ", ".join(parts))
 
 

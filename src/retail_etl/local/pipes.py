@@ -1420,6 +1420,7 @@ class PipeStatus:
     last_load_time: datetime | None
     last_error: str | None  # why the pipe cannot run, else the first error of the latest file that had one
     last_error_file: str | None
+    last_file: str | None = None  # the file loaded last (whatever its outcome)
 
 
 def pipe_status(connection: Any, account: Account, pipe_name: str, bucket_root: Path) -> PipeStatus:
@@ -1460,4 +1461,5 @@ def pipe_status(connection: Any, account: Account, pipe_name: str, bucket_root: 
         last_load_time=history[-1].last_load_time if history else None,
         last_error=problem or (errors[-1].first_error if errors else None),
         last_error_file=None if problem or not errors else errors[-1].file_name,
+        last_file=history[-1].file_name if history else None,
     )
