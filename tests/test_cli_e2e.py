@@ -340,3 +340,21 @@ def test_output_paths_and_arguments_that_cannot_work_are_input_errors(project: P
     typo = run(project, "apply", "--auto-approve", "--allow-unsafe", "pipes", code=2)
     assert "unknown category 'pipes'" in typo.stderr and "pipe" in typo.stderr
     assert not (project / ".retail-etl").exists()
+
+
+def test_quoted_lower_case_names_converge_after_apply(project: Path) -> None:
+    # SHOW echoes names as stored: a stream's table_name "snowlake_db.bronze.WORK_CUSTOMER_COPY" and an
+    # error_integration "err_int" are the quoted lower-case names, not their upper-cased forms (read that way,
+    # every plan re-created the streams, losing their offsets, and re-set the pipes' and tasks' integration).
+    spec = project / "pipelines" / "project.yml"
+    text = spec.read_text(encoding="utf-8")
+    for old, new in (
+        ("\ndatabase: SNOWLAKE_DB\n", "\ndatabase: '\"snowlake_db\"'\n"),
+        ("  bronze: BRONZE", "  bronze: '\"bronze\"'"),
+        ("  name: SNOWFLAKE_ERROR_INTEGRATION", "  name: '\"err_int\"'"),
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    spec.write_text(text, encoding="utf-8")
+    run(project, "apply", "--auto-approve")
+    assert "No changes." in run(project, "plan", "--detailed-exitcode", code=0).stdout

@@ -267,6 +267,21 @@ def parse_qualified(text: str) -> QualifiedName:
     raise IdentifierError(f"too many name parts in {text!r}")
 
 
+def parse_echoed(text: str) -> QualifiedName:
+    """A one- to three-part name as SHOW echoes it in a value column (``table_name``, ``error_integration``): quoted
+    parts are exact, bare parts are *stored* names, never upper-cased. Snowflake echoes an upper-case stored name
+    as it is, so a bare lower-case part can only be a name stored in lower case (created quoted):
+    ``DB.S.work_copy`` is the table ``"work_copy"``, not ``WORK_COPY``."""
+    parts = [Identifier.parse(p) if p.startswith('"') else Identifier(p) for p in split_qualified(text)]
+    if len(parts) == 3:
+        return QualifiedName(database=parts[0], schema=parts[1], name=parts[2])
+    if len(parts) == 2:
+        return QualifiedName(schema=parts[0], name=parts[1])
+    if len(parts) == 1:
+        return QualifiedName(name=parts[0])
+    raise IdentifierError(f"too many name parts in {text!r}")
+
+
 # Escapes written in place of characters that would make a literal span lines or hide control bytes: the short forms
 # for newline, carriage return and tab, and \uhhhh (exactly four hex digits, §14.3) for every other control character
 # and the Unicode line/paragraph separators. NUL is \u0000, never \0: "\0" followed by digits would read as an octal

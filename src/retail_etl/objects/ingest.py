@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from retail_etl.identifiers import Identifier, QualifiedName, parse_qualified, sql_literal
+from retail_etl.identifiers import Identifier, QualifiedName, parse_echoed, sql_literal
 from retail_etl.objects.base import (
     Action,
     DesiredObject,
@@ -130,7 +130,7 @@ class PipeHandler(KindHandler):
         state = {
             "definition": collapse(str(row.get("definition") or "")),
             "auto_ingest": bool(unset(row.get("notification_channel"))),
-            "error_integration": parse_qualified(str(integration)).display if integration else None,
+            "error_integration": parse_echoed(str(integration)).display if integration else None,
             "comment": comment,
             "paused": _execution_state(snapshot, name) == "PAUSED",
         }
@@ -220,7 +220,7 @@ class StreamHandler(KindHandler):
         comment = unset(row.get("comment"))
         table = unset(row.get("table_name"))
         state = {
-            "table": parse_qualified(str(table)).display if table else None,
+            "table": parse_echoed(str(table)).display if table else None,
             "mode": str(row.get("mode") or "DEFAULT").upper(),
             "stale": flag(row.get("stale")),
             "comment": comment,
@@ -452,7 +452,7 @@ class TaskHandler(KindHandler):
             "schedule": unset(row.get("schedule")),
             "definition": collapse(unset(row.get("definition"))),
             "condition": collapse(unset(row.get("condition"))),
-            "error_integration": parse_qualified(str(integration)).display if integration else None,
+            "error_integration": parse_echoed(str(integration)).display if integration else None,
             "state": str(row.get("state") or "suspended").lower(),
             "comment": comment,
         }
