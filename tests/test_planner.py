@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from retail_etl.identifiers import Identifier, QualifiedName
+from retail_etl.objects import HANDLERS
 from retail_etl.objects.base import Action, DesiredObject, Kind, ObjectRef, ObservedObject, Safety
 from retail_etl.objects.ingest import StreamObject, TaskObject
 from retail_etl.objects.table import Column, TableObject
@@ -298,3 +299,24 @@ def test_a_procedure_whose_merge_keys_change_is_unsafe(shipped: DesiredState) ->
         shipped.objects, observed_as(shipped.objects, **{procedure.name.display: {"body": constant}})
     ).actionable
     assert (safe.action, safe.safety) == (Action.REPLACE, Safety.SAFE)
+
+
+def test_a_procedure_read_back_with_snowflakes_varchar_length_is_unchanged(shipped: DesiredState) -> None:
+    # INFORMATION_SCHEMA.PROCEDURES spells RETURNS VARCHAR as VARCHAR(16777216): read back, it must not force a
+    # replacement on every plan.
+    procedure = next(o for o in shipped.objects if o.ref.kind is Kind.PROCEDURE)
+    state = procedure.state()
+    row = {
+        "procedure_catalog": procedure.name.database.stored if procedure.name.database else "",
+        "procedure_schema": procedure.name.schema.stored if procedure.name.schema else "",
+        "procedure_name": procedure.name.name.stored,
+        "argument_signature": "()",
+        "data_type": "VARCHAR(16777216)",
+        "procedure_language": state["language"],
+        "procedure_definition": state["body"],
+        "comment": state["comment"],
+    }
+    observed = HANDLERS[Kind.PROCEDURE].read_row(row, {})
+    assert observed.state["returns"] == "VARCHAR"
+    others = [o for o in observed_as(shipped.objects) if o.ref != procedure.ref]
+    assert not build_plan(shipped.objects, [*others, observed]).has_changes

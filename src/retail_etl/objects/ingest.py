@@ -352,12 +352,19 @@ class ProcedureHandler(KindHandler):
         )
         state = {
             "signature": str(row.get("argument_signature") or "()"),
-            "returns": str(row.get("data_type") or "").upper(),
+            "returns": _return_type(str(row.get("data_type") or "")),
             "language": str(row.get("procedure_language") or "").upper(),
             "body": str(row.get("procedure_definition") or "").strip(),
             "comment": comment,
         }
         return ObservedObject(ObjectRef(self.kind, name), state, is_managed(comment))
+
+
+def _return_type(data_type: str) -> str:
+    """INFORMATION_SCHEMA.PROCEDURES.DATA_TYPE as the spec writes it: Snowflake spells RETURNS VARCHAR with its
+    default length, VARCHAR(16777216)."""
+    upper = data_type.strip().upper()
+    return "VARCHAR" if upper in ("VARCHAR(16777216)", "TEXT", "STRING") else upper
 
 
 # The MERGE's join condition as the template writes it, in either body (JavaScript keeps the SQL in strings).
