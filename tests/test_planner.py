@@ -320,3 +320,19 @@ def test_a_procedure_read_back_with_snowflakes_varchar_length_is_unchanged(shipp
     assert observed.state["returns"] == "VARCHAR"
     others = [o for o in observed_as(shipped.objects) if o.ref != procedure.ref]
     assert not build_plan(shipped.objects, [*others, observed]).has_changes
+
+
+def test_a_retention_the_spec_leaves_to_the_account_is_not_drift(shipped: DesiredState) -> None:
+    # Without data_retention_days in the spec a table inherits DATA_RETENTION_TIME_IN_DAYS (7 here, from the
+    # account), which SHOW TABLES reports: UNSET would change nothing, and every plan would show it again.
+    tables = [o for o in shipped.objects if o.ref.kind is Kind.TABLE]
+    assert tables and all(isinstance(t, TableObject) and t.data_retention_days is None for t in tables)
+    inherited = {t.name.display: {"data_retention_days": 7} for t in tables}
+    assert not build_plan(shipped.objects, observed_as(shipped.objects, **inherited)).has_changes
+    # A retention the spec sets is managed: a different one is altered back.
+    table = tables[0]
+    assert isinstance(table, TableObject)
+    pinned = [table.model_copy(update={"data_retention_days": 3}) if o is table else o for o in shipped.objects]
+    (change,) = build_plan(pinned, observed_as(shipped.objects, **inherited)).actionable
+    assert (change.ref, change.action) == (table.ref, Action.ALTER)
+    assert [d.name for d in change.differences] == ["data_retention_days"]

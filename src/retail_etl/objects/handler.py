@@ -90,6 +90,11 @@ class KindHandler:
     def replace(self, obj: DesiredObject, observed: ObservedObject | None) -> list[str]:
         return [call_macro(self.template, "create", obj, replace=True)]
 
+    def left_to_the_account(self, obj: DesiredObject) -> frozenset[str]:
+        """Properties the spec does not set, whose value the account decides (an inherited parameter): a
+        difference in them is not drift. None by default."""
+        return frozenset()
+
     def alter(self, obj: DesiredObject, changes: list[PropertyChange], observed: ObservedObject) -> list[str]:
         changed = {c.name for c in changes}
         text = call_macro(self.template, "alter", obj, changed)

@@ -133,6 +133,12 @@ class TableHandler(KindHandler):
     replace_is_unsafe = True
     drop_consequence = "drops the table and its rows; streams on it become stale"
 
+    def left_to_the_account(self, obj: DesiredObject) -> frozenset[str]:
+        # Without data_retention_days in the spec the table inherits the schema's, database's or account's
+        # DATA_RETENTION_TIME_IN_DAYS, which SHOW TABLES reports: UNSET would change nothing, so it is no drift.
+        assert isinstance(obj, TableObject)
+        return frozenset({"data_retention_days"}) if obj.data_retention_days is None else frozenset()
+
     def queries(self, databases: Iterable[Identifier]) -> dict[str, str]:
         queries: dict[str, str] = {}
         for db in databases:

@@ -136,7 +136,8 @@ def build_plan(
         if existing is None:
             change = Change(Action.CREATE, ref, statements=handler.create(obj), category=ref.kind.value)
         else:
-            diffs = changed_properties(obj.state(), existing.state)
+            inherited = handler.left_to_the_account(obj)
+            diffs = [d for d in changed_properties(obj.state(), existing.state) if d.name not in inherited]
             if ref in forced:
                 verdict = handler.recreate_for_dependency(obj, existing, forced[ref])
             elif not diffs:
