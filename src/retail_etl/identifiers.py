@@ -257,14 +257,7 @@ def split_qualified(text: str) -> list[str]:
 
 def parse_qualified(text: str) -> QualifiedName:
     """Parse a one- to three-part name as Snowflake echoes it (``DB.SCHEMA.NAME``, parts quoted when needed)."""
-    parts = [Identifier.parse(p) for p in split_qualified(text)]
-    if len(parts) == 3:
-        return QualifiedName(database=parts[0], schema=parts[1], name=parts[2])
-    if len(parts) == 2:
-        return QualifiedName(schema=parts[0], name=parts[1])
-    if len(parts) == 1:
-        return QualifiedName(name=parts[0])
-    raise IdentifierError(f"too many name parts in {text!r}")
+    return _qualified([Identifier.parse(p) for p in split_qualified(text)], text)
 
 
 def parse_echoed(text: str) -> QualifiedName:
@@ -273,6 +266,11 @@ def parse_echoed(text: str) -> QualifiedName:
     as it is, so a bare lower-case part can only be a name stored in lower case (created quoted):
     ``DB.S.work_copy`` is the table ``"work_copy"``, not ``WORK_COPY``."""
     parts = [Identifier.parse(p) if p.startswith('"') else Identifier(p) for p in split_qualified(text)]
+    return _qualified(parts, text)
+
+
+def _qualified(parts: list[Identifier], text: str) -> QualifiedName:
+    """``[database, schema, name]``, ``[schema, name]`` or ``[name]`` as a QualifiedName (``text`` for the error)."""
     if len(parts) == 3:
         return QualifiedName(database=parts[0], schema=parts[1], name=parts[2])
     if len(parts) == 2:

@@ -15,7 +15,6 @@ from retail_etl.aws.notifications import (
     desired_queue_configurations,
     ensure_bucket_notifications,
     managed_prefix,
-    notification_id,
     pipe_notifications,
 )
 
@@ -81,21 +80,16 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
                     desired,
                     dry_run=dry_run,
                     managed_prefix=managed_prefix(database.stored),
-                    pending=desired_queue_configurations(waiting.get(bucket, [])),
+                    pending=desired_queue_configurations(n for p, n in waiting if p.bucket == bucket),
                 )
             )
-        for pipeline in pipelines:
-            name = pipeline.pipe.name
-            if not pipeline.pipe.auto_ingest or name.database is None or name.schema is None:
-                continue
-            identifier = notification_id(name.database.stored, name.schema.stored, name.name.stored)
-            if identifier in known:
-                continue
+        for pipeline, notification in waiting:
             if not dry_run:
                 raise AwsWiringError(
-                    f"pipe {name.sql} has no notification channel in SHOW PIPES after apply: is it AUTO_INGEST?"
+                    f"pipe {pipeline.pipe.name.sql} has no notification channel in SHOW PIPES after apply:"
+                    " is it AUTO_INGEST?"
                 )
-            changes.append(AwsChange("create", f"s3://{pipeline.bucket} notification {identifier}", PENDING))
+            changes.append(AwsChange("create", f"s3://{pipeline.bucket} notification {notification.id}", PENDING))
         integration = project.loaded.project.notification_integration
         sns = aws_client("sns", region=region, endpoint_url=endpoint_url)
         account = aws_client("sts", region=region, endpoint_url=endpoint_url).get_caller_identity()["Account"]
@@ -109,10 +103,13 @@ def aws_changes(project: Project, session: Session, target_name: str, *, dry_run
     return changes
 
 
-def _pending_notifications(pipelines: Sequence[ResolvedPipeline], known: set[str]) -> dict[str, list[PipeNotification]]:
-    """By bucket, the notifications of auto-ingest pipes not created yet (their channel is not known): enough to
-    check their prefixes against the bucket's other notifications before anything is changed."""
-    waiting: dict[str, list[PipeNotification]] = {}
+def _pending_notifications(
+    pipelines: Sequence[ResolvedPipeline], known: set[str]
+) -> list[tuple[ResolvedPipeline, PipeNotification]]:
+    """The notifications of auto-ingest pipes not created yet (their channel is not known), in pipeline order:
+    shown as pending in a plan, and enough to check their prefixes against the bucket's other notifications
+    before anything is changed."""
+    waiting = []
     for pipeline in pipelines:
         name = pipeline.pipe.name
         if not pipeline.pipe.auto_ingest or name.database is None or name.schema is None:
@@ -121,7 +118,7 @@ def _pending_notifications(pipelines: Sequence[ResolvedPipeline], known: set[str
             name.database.stored, name.schema.stored, name.name.stored, channel=PENDING, prefix=pipeline.prefix
         )
         if notification.id not in known:
-            waiting.setdefault(pipeline.bucket, []).append(notification)
+            waiting.append((pipeline, notification))
     return waiting
 
 
