@@ -3,6 +3,7 @@ connection backed by the emulated account), drift, UNSAFE gating, saved plans, e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from conftest import copy_customer_pipelines
 from retail_etl.cli import app
-from retail_etl.emulator import Account, EmulatorError
+from retail_etl.emulator import Account, EmulatorError, show
 from retail_etl.targets.local import LocalSession
 
 REPO = Path(__file__).resolve().parents[1]
@@ -290,6 +291,43 @@ def test_snowflake_target_plans_applies_and_converges(project: Path, snowflake: 
     arguments = snowflake["connections"][-1].arguments
     assert json.loads(arguments["session_parameters"]["QUERY_TAG"])["command"] == "plan"
     assert arguments["account"] == "myorg-myacct" and arguments["database"] == "SNOWLAKE_DB"
+
+
+@pytest.fixture
+def blank_column_details(monkeypatch: pytest.MonkeyPatch) -> None:
+    """INFORMATION_SCHEMA.COLUMNS as Snowflake's docs describe it: DATETIME_PRECISION and COLLATION_NAME are
+    "not applicable for Snowflake", so they come back NULL."""
+    view = show.INFORMATION_SCHEMA_VIEWS["COLUMNS"]
+
+    def blanked(database: Any) -> list[dict[str, Any]]:
+        return [{**row, "DATETIME_PRECISION": None, "COLLATION_NAME": None} for row in view.rows(database)]
+
+    monkeypatch.setitem(show.INFORMATION_SCHEMA_VIEWS, "COLUMNS", dataclasses.replace(view, rows=blanked))
+
+
+def test_snowflake_plan_converges_where_information_schema_leaves_precision_and_collation_blank(
+    project: Path, snowflake: dict[str, Any], blank_column_details: None
+) -> None:
+    # Every shipped pipeline: the customer tables are collated, the sales tables have timestamp columns.
+    for spec in (REPO / "pipelines").glob("*.yml"):
+        shutil.copy(spec, project / "pipelines" / spec.name)
+    saved = project / "plan.json"
+    run(project, "apply", "--env", "prod", "--skip-aws", "--auto-approve")
+    snowflake["log"].clear()
+    run(project, "plan", "--env", "prod", "--skip-aws", "--out", str(saved), "--detailed-exitcode", code=0)
+    # Blank answers are read again with DESC TABLE, whose type carries precision and collation: no drift.
+    described = {sql.split()[-1] for sql in snowflake["log"] if sql.startswith("DESC TABLE")}
+    assert {
+        "SNOWLAKE_DB.SILVER.CUSTOMER",
+        "SNOWLAKE_DB.SILVER.SALES",
+        "SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_COPY",
+    } <= described
+    # The saved plan's re-observation reads the same way, so the account has not "moved".
+    run(project, "apply", str(saved), "--skip-aws", "--auto-approve")
+    # A real change of collation is still seen through the blanks, and refused as UNSAFE.
+    edit(project, "collate: en-ci", "collate: en-cs")
+    changed = run(project, "plan", "--env", "prod", "--skip-aws", "--detailed-exitcode", code=2)
+    assert "cannot be altered" in changed.stdout
 
 
 def test_snowflake_errors_are_reported_without_secrets(project: Path, snowflake: dict[str, Any]) -> None:

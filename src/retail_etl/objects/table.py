@@ -1,12 +1,16 @@
 """Tables: the BRONZE landing table and the SILVER table.
 
 Columns are read in bulk from INFORMATION_SCHEMA.COLUMNS (one query per database) and primary keys from
-SHOW PRIMARY KEYS IN DATABASE; SHOW TABLES gives kind, comment and retention. Changes Snowflake can make in place
-are ALTERs; everything else re-creates the table, which loses its rows and makes its streams stale (UNSAFE).
+SHOW PRIMARY KEYS IN DATABASE; SHOW TABLES gives kind, comment and retention. Snowflake's docs call the view's
+DATETIME_PRECISION and COLLATION_NAME "not applicable": a wanted table whose rows leave either blank where it may
+matter is read again with DESC TABLE, whose ``type`` carries both (``TIMESTAMP_NTZ(9)``,
+``VARCHAR(10) COLLATE 'en-ci'``); see :meth:`TableHandler.detail_queries`. Changes Snowflake can make in place are
+ALTERs; everything else re-creates the table, which loses its rows and makes its streams stale (UNSAFE).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -126,6 +130,15 @@ def _keys_key(database: Identifier) -> str:
     return f"table_primary_keys@{database.stored}"
 
 
+_DESC = "table_desc@"
+_TIMED = {"TIMESTAMP_NTZ", "TIMESTAMP_LTZ", "TIMESTAMP_TZ", "TIME"}
+_COLLATED = re.compile(r"^(.*?) COLLATE '((?:[^']|'')*)'$")
+
+
+def _desc_key(where: tuple[str, str, str]) -> str:
+    return _DESC + json.dumps(list(where))
+
+
 class TableHandler(KindHandler):
     kind = Kind.TABLE
     template = "table.sql.j2"
@@ -152,18 +165,46 @@ class TableHandler(KindHandler):
             queries[_keys_key(db)] = f"SHOW PRIMARY KEYS IN DATABASE {db.sql}"
         return queries
 
+    def detail_queries(self, snapshot: Snapshot, wanted: set[ObjectRef]) -> dict[str, str]:
+        """DESC TABLE for each wanted table whose INFORMATION_SCHEMA rows may leave out what the spec is compared
+        with: a timestamp column without its precision, or a text column in a database where no column reports
+        a collation (then a blank COLLATION_NAME may mean "not answered" rather than "none"). Comparing such blanks
+        with the spec would plan an UNSAFE re-creation on every run."""
+        queries = {}
+        for key, rows in snapshot.items():
+            if not key.startswith("table_columns@"):
+                continue
+            database = key.split("@", 1)[1]
+            collations_answered = any(row.get("collation_name") is not None for row in rows)
+            by_table: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+            for row in rows:
+                by_table[(database, str(row["table_schema"]), str(row["table_name"]))].append(row)
+            for where, table_rows in sorted(by_table.items()):
+                blank_precision = any(_is_timed(row) and row.get("datetime_precision") is None for row in table_rows)
+                blank_collation = not collations_answered and any(_is_text(row) for row in table_rows)
+                name = QualifiedName(
+                    name=Identifier(where[2]), database=Identifier(where[0]), schema=Identifier(where[1])
+                )
+                if (blank_precision or blank_collation) and ObjectRef(self.kind, name) in wanted:
+                    queries[_desc_key(where)] = f"DESC TABLE {name.sql}"
+        return queries
+
     def rows(self, snapshot: Snapshot) -> list[Row]:
         return [row for key, rows in snapshot.items() if key.startswith("table@") for row in rows]
 
     def read(self, snapshot: Snapshot) -> list[ObservedObject]:
         columns: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
         keys: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
+        described: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for key, rows in snapshot.items():
             if key.startswith("table_columns@"):
                 database = key.split("@", 1)[1]
                 for row in rows:
                     where = (database, str(row["table_schema"]), str(row["table_name"]))
                     columns[where].append(_column_state(row))
+            elif key.startswith(_DESC):
+                database, schema, table = json.loads(key[len(_DESC) :])
+                described[(database, schema, table)] = [_described_column(row) for row in rows]
             elif key.startswith("table_primary_keys@"):
                 for row in rows:
                     where = (str(row["database_name"]), str(row["schema_name"]), str(row["table_name"]))
@@ -174,7 +215,7 @@ class TableHandler(KindHandler):
             comment = unset(row.get("comment"))
             state = {
                 "transient": str(row.get("kind", "TABLE")).upper() == "TRANSIENT",
-                "columns": columns.get(where, []),
+                "columns": described.get(where) or columns.get(where, []),
                 "primary_key": [name for _, name in sorted(keys.get(where, []))],
                 "data_retention_days": int(row.get("retention_time") or 0),
                 "comment": comment,
@@ -241,6 +282,29 @@ class TableHandler(KindHandler):
         if unsafe:
             return Verdict(Action.ALTER, Safety.UNSAFE, "; ".join(unsafe), statements)
         return Verdict(Action.ALTER, Safety.SAFE, None, statements)
+
+
+def _is_timed(row: Row) -> bool:
+    return str(row["data_type"]).upper() in _TIMED
+
+
+def _is_text(row: Row) -> bool:
+    return str(row["data_type"]).upper() == "TEXT"
+
+
+def _described_column(row: Row) -> dict[str, Any]:
+    """A DESC TABLE row: ``type`` is canonical (``NUMBER(38,0)``) and ends with the collation, if any."""
+    type_text, collation = str(row["type"]), None
+    collated = _COLLATED.match(type_text)
+    if collated:
+        type_text, collation = collated.group(1), collated.group(2).replace("''", "'")
+    return {
+        "name": str(row["name"]),
+        "type": canonical_type(type_text),
+        "nullable": str(row["null?"]).upper() == "Y",
+        "collate": collation,
+        "comment": unset(row.get("comment")),
+    }
 
 
 def _column_state(row: Row) -> dict[str, Any]:
