@@ -97,6 +97,35 @@ def test_every_sales_line_refers_to_a_known_store_product_and_customer(db: duckd
     )
 
 
+def test_discounts_are_whole_rates_rounded_half_up_and_returns_give_them_back(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    # Each line is 0, 5, 10, 15 or 20 % off its quantity times its price, to the cent, half up; a return carries
+    # the sale's discount with the sign of its quantity.
+    rows = db.execute("SELECT QUANTITY, (UNIT_PRICE * 100)::BIGINT, (DISCOUNT * 100)::BIGINT FROM sales").fetchall()
+    allowed = 0
+    discounted = 0
+    for quantity, price, off in rows:
+        options = {(abs(quantity) * price * rate + 50) // 100 for rate in (5, 10, 15, 20)} | {0}
+        allowed += abs(off) in options and (off == 0 or (off < 0) == (quantity < 0))
+        discounted += off != 0
+    assert allowed == len(rows)
+    assert 0.09 < discounted / len(rows) < 0.15
+
+
+def test_scales_that_would_repeat_customer_names_are_refused(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from retail_etl.cli import app
+    from retail_etl.sample.retail import MAX_SCALE
+
+    with pytest.raises(ValueError, match="scale"):
+        generate(tmp_path / "big", scale=MAX_SCALE + 1, days=14, seed=1)
+    refused = CliRunner().invoke(app, ["sample-data", "--scale", str(MAX_SCALE + 1), "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 2
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
 def test_returns_are_negative_lines_of_earlier_purchases(db: duckdb.DuckDBPyConnection) -> None:
     returns = one(db, "SELECT count(*) FROM sales WHERE QUANTITY < 0")
     assert returns > 50

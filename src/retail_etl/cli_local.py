@@ -221,6 +221,7 @@ def sample_data(
         typer.Option(
             "--scale",
             min=1,
+            max=524,  # retail.MAX_SCALE: customer names stay unique up to 1,048,576 customers
             help="Write the full retail dataset (about 1000 x SCALE sales lines a day, 2000 x SCALE customers) instead"
             " of the demo's two customer days.",
         ),

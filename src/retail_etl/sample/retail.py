@@ -7,10 +7,12 @@
 * ``min(5000, 200 + 20 * S)`` products and ``min(50, 3 + S // 20)`` stores,
 * one inventory row per store and product per day.
 
-Every value derives from ``hash(seed, key...)`` in DuckDB, never from generator state, so the same
-``(scale, days, seed)`` writes the same bytes whatever the thread count; each file is written with an ORDER BY on a
-unique key. Memory holds at most ``chunk_rows`` sales lines at once (plus the customers, products and pending
-returns), each chunk written by a DuckDB COPY, so neither the number of days nor their size grows the footprint.
+Every value derives from a hash of the seed and its keys, never from generator state, so the same
+``(scale, days, seed)`` writes the same bytes whatever the thread count. Customers and inventory come from DuckDB
+(``hash(seed, key...)``, each file written with an ORDER BY on a unique key); the sales lines, most of the rows,
+are drawn and written as CSV text with array operations (:mod:`retail_etl.sample.sales`), in key order by
+construction. Memory holds a few chunks of at most ``chunk_rows`` sales lines (plus the customers, products and
+pending returns), so neither the number of days nor their size grows the footprint.
 
 The patterns the gold layer must find are planted on purpose and listed in ``planted.json`` next to the files:
 weekday and seasonal effects, stock-outs, slow movers, over-stocked products, loyal / new / lapsed customers and
@@ -25,13 +27,14 @@ import csv
 import json
 import math
 import random
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retail_etl.sample.customers import HEADER
+from retail_etl.sample.sales import Catalogue, SalesWriter, Shares, StockOut
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -101,6 +104,11 @@ RETURN_RATE = 0.02  # sales lines that come back, as a negative line 1 to 7 days
 MEAN_LINES = 2.5  # lines per order: 1..5 with weights 30/25/20/15/10
 
 
+CUSTOMER_DAYS_AT_ONCE = 7  # customer files are built a week at a time: memory does not grow with the days
+# Customer names are unique up to 32 first x 32**3 last names: more customers would repeat them, and a name is a key.
+MAX_SCALE = len(FIRST_NAMES) * len(LAST_NAMES) ** 3 // 2000
+
+
 def sizes(scale: int) -> dict[str, int]:
     """Row counts that ``scale`` implies (see the module docstring)."""
     return {
@@ -146,11 +154,14 @@ def generate(
     """Write the sample files under ``out`` and return them by kind.
 
     Keys: ``stores``, ``products``, ``customers``, ``sales``, ``inventory`` (one file per day, ``<kind>_YYYY-MM-DD.csv``
-    from 2024-01-01) and ``planted`` (``planted.json``). ``chunk_rows`` caps the rows DuckDB builds at once for a
-    day's sales: a bigger day is written as several files ``sales_YYYY-MM-DD_partN.csv``.
+    from 2024-01-01) and ``planted`` (``planted.json``). ``chunk_rows`` caps the sales lines drawn at once (on
+    average): a bigger day is written as several files ``sales_YYYY-MM-DD_partN.csv``. Raises ValueError for a
+    scale above :data:`MAX_SCALE`, where customer names would repeat.
     """
-    if scale < 1 or days < MIN_DAYS or chunk_rows < 1:
-        raise ValueError(f"need scale >= 1, days >= {MIN_DAYS}, chunk_rows >= 1 (got {scale}, {days}, {chunk_rows})")
+    if not 1 <= scale <= MAX_SCALE or days < MIN_DAYS or chunk_rows < 1:
+        raise ValueError(
+            f"need 1 <= scale <= {MAX_SCALE}, days >= {MIN_DAYS}, chunk_rows >= 1 (got {scale}, {days}, {chunk_rows})"
+        )
     import duckdb
 
     out.mkdir(parents=True, exist_ok=True)
@@ -164,11 +175,6 @@ def generate(
     products_path, products = _products(out, size["products"], rng)
     planted = _plant(rng, products, stores, days)
     con.execute(f"CREATE TABLE stores AS SELECT * FROM read_csv({_sql_text(stores_path)}, header = true)")
-    con.execute(
-        f"CREATE TABLE products AS SELECT * FROM read_csv({_sql_text(products_path)}, header = true,"
-        " columns = {'PRODUCT_ID': 'INTEGER', 'PRODUCT_NAME': 'VARCHAR', 'CATEGORY': 'VARCHAR',"
-        " 'PRICE': 'DECIMAL(10,2)', 'COST': 'DECIMAL(10,2)'})"
-    )
     _planted_tables(con, planted)
     _customers_table(con, size["customers"], days, size["stores"])
     _inventory_base(con, size)
@@ -177,30 +183,33 @@ def generate(
     files: dict[str, list[Path]] = {
         "stores": [stores_path], "products": [products_path], "customers": [], "sales": [], "inventory": [],
     }  # fmt: skip
-    con.execute(
-        "CREATE TABLE pending_returns (return_day INTEGER, src_order BIGINT, src_line INTEGER, STORE_ID INTEGER,"
-        " FIRST_NAME VARCHAR, LAST_NAME VARCHAR, PRODUCT_ID INTEGER, QUANTITY INTEGER, UNIT_PRICE DECIMAL(10,2),"
-        " DISCOUNT DECIMAL(10,2))"
-    )
-    # A day's statements are smaller than one DuckDB row group, so DuckDB runs each on one core: the work is spread
-    # by hand instead. Customer and inventory files are written on a second connection while the sales are built,
-    # and each sales chunk's CSV is written while the next chunk is built. Every value is a pure function of its
-    # keys and every file is written in key order, so the bytes do not depend on what ran where.
+    chunk_orders = max(1, int(chunk_rows / MEAN_LINES))
+    # Customer and inventory files come from DuckDB on one worker while this thread draws the sales lines and the
+    # workers turn them into text; DuckDB and the array operations release the GIL for their work. Every value is
+    # a pure function of its keys and every file is written in key order, so the bytes do not depend on what ran
+    # where.
     with ThreadPoolExecutor(max_workers=2) as pool:
         side = pool.submit(_customer_and_inventory_files, con.cursor(), out, days, size["customers"])
-        writer = _SalesWriter(con, pool)
+        sales = SalesWriter(
+            _catalogue(con, products, planted, size["stores"]),
+            seed=seed,
+            days=days,
+            shares=Shares(LOYAL_ORDERS, NEW_ORDERS, LAPSED_ORDERS, PAIR_ORDERS, N_PAIRS, RETURN_RATE),
+            start=START,
+            pool=pool,
+        )
         for day in range(days):
-            files["sales"].extend(
-                _sales_files(
-                    con, writer, out, day=day, when=START + timedelta(days=day), size=size, chunk_rows=chunk_rows
-                )
-            )
-        writer.close()
+            n_orders = _orders_on(START + timedelta(days=day), size)
+            files["sales"].extend(sales.day_files(out, day, n_orders, chunk_orders))
+        sales.finish()
         files["customers"], files["inventory"] = side.result()
     con.close()
 
     planted_path = out / "planted.json"
-    planted_path.write_text(json.dumps(planted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # One line per pattern: readable, and written by json's C encoder (an indented dump of tens of thousands of
+    # customer names takes the pure-Python one).
+    lines = [f"{json.dumps(key)}: {json.dumps(planted[key], sort_keys=True)}" for key in sorted(planted)]
+    planted_path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
     files["planted"] = [planted_path]
     return files
 
@@ -267,16 +276,18 @@ def _plant(rng: random.Random, products: list[list[Any]], stores: list[list[Any]
     }
 
 
-def _planted_tables(con: DuckDBPyConnection, planted: dict[str, Any]) -> None:
-    weights = []
+def _popularity(planted: dict[str, Any]) -> dict[int, float]:
+    """Each product's relative weight: Zipf-like by rank; slow movers sell a thousandth of what their rank gives."""
     slow = set(planted["slow_movers"])
-    for rank, product_id in enumerate(planted["popularity_rank"], start=1):
-        # Zipf-like popularity; slow movers sell a thousandth of what their rank would give.
-        weights.append((product_id, rank**-0.9 * (0.001 if product_id in slow else 1.0)))
-    values = ", ".join(f"({p}, {w!r})" for p, w in weights)
+    return {
+        product_id: rank**-0.9 * (0.001 if product_id in slow else 1.0)
+        for rank, product_id in enumerate(planted["popularity_rank"], start=1)
+    }
+
+
+def _planted_tables(con: DuckDBPyConnection, planted: dict[str, Any]) -> None:
+    values = ", ".join(f"({p}, {w!r})" for p, w in _popularity(planted).items())
     con.execute(f"CREATE TABLE popularity AS SELECT * FROM (VALUES {values}) t(PRODUCT_ID, weight)")
-    season = ", ".join(f"('{c.name}', {c.peak_doy}, {c.amplitude})" for c in CATEGORIES)
-    con.execute(f"CREATE TABLE season AS SELECT * FROM (VALUES {season}) t(CATEGORY, peak_doy, amplitude)")
     stock_outs = ", ".join(
         f"({s['store_id']}, {s['product_id']}, {(date.fromisoformat(s['first_day']) - START).days},"
         f" {(date.fromisoformat(s['last_day']) - START).days}, {s['substitute_id']})"
@@ -286,8 +297,6 @@ def _planted_tables(con: DuckDBPyConnection, planted: dict[str, Any]) -> None:
         f"CREATE TABLE stock_outs AS SELECT * FROM (VALUES {stock_outs})"
         " t(STORE_ID, PRODUCT_ID, first_day, last_day, substitute_id)"
     )
-    pairs = ", ".join(f"({k}, {a}, {b})" for k, (a, b) in enumerate(planted["bought_together"]))
-    con.execute(f"CREATE TABLE pairs AS SELECT * FROM (VALUES {pairs}) t(k, a, b)")
     over = ", ".join(f"({p})" for p in planted["overstocked"])
     con.execute(f"CREATE TABLE overstocked AS SELECT * FROM (VALUES {over}) t(PRODUCT_ID)")
     slow_values = ", ".join(f"({p})" for p in planted["slow_movers"])
@@ -295,42 +304,27 @@ def _planted_tables(con: DuckDBPyConnection, planted: dict[str, Any]) -> None:
 
 
 def _customers_table(con: DuckDBPyConnection, count: int, days: int, n_stores: int) -> None:
-    first_sql, last_sql = _name_sql("cid")
-    cities = "[" + ", ".join(f"['{c}', '{s}', '{p}', '{n}']" for c, s, p, n in CITIES) + "]"
-    streets = "[" + ", ".join(f"'{s}'" for s in STREETS) + "]"
+    """``customers``: who each customer is to the sales (segment, home store, when they join, lapse or change).
+
+    Their names, phones and addresses are pure functions of ``cid`` too, computed by the ``customer_details``
+    view where a file needs them: the sales compose the names themselves (:func:`sales.names`).
+    """
     new_from = days * 2 // 3
     con.execute(f"""
         CREATE TABLE customers AS
-        WITH base AS (
-            SELECT cid, u(cid, 'seg', 0) AS us,
-                   {cities}[floor(u(cid, 'city', 0) * {len(CITIES)})::INT + 1] AS place
+        WITH seg AS (
+            SELECT cid,
+                CASE WHEN u(cid, 'seg', 0) < 0.05 THEN 'loyal' WHEN u(cid, 'seg', 0) < 0.10 THEN 'new'
+                     WHEN u(cid, 'seg', 0) < 0.15 THEN 'lapsed' ELSE 'regular' END AS seg
             FROM range(1, {count} + 1) t(cid)
-        ), seg AS (
-            SELECT *,
-                CASE WHEN us < 0.05 THEN 'loyal' WHEN us < 0.10 THEN 'new' WHEN us < 0.15 THEN 'lapsed'
-                     ELSE 'regular' END AS seg
-            FROM base
         )
-        SELECT cid, seg, {first_sql} AS first_name, {last_sql} AS last_name,
+        SELECT cid, seg,
             CASE WHEN seg = 'new' THEN {new_from} + floor(u(cid, 'join', 0) * {days - new_from})::INT ELSE 0 END
                 AS join_day,
             -- lapsed customers stop buying between 30% and 50% of the period: the rest of it shows them gone
             CASE WHEN seg = 'lapsed' THEN floor({days} * (0.3 + 0.2 * u(cid, 'lapse', 0)))::INT ELSE {days} END
                 AS lapse_day,
             1 + floor(u(cid, 'home', 0) * {n_stores})::INT AS home_store,
-            ['', '', '', 'Acme Retail', 'Northwind', 'Globex', 'Initech'][floor(u(cid, 'co', 0) * 7)::INT + 1]
-                AS company,
-            '+1-555-' || lpad(floor(u(cid, 'ph', 0) * 10000)::INT::VARCHAR, 4, '0') AS phone,
-            '+1-555-' || lpad(floor(u(cid, 'ph', 1) * 10000)::INT::VARCHAR, 4, '0') AS phone_interim,
-            '+1-555-' || lpad(floor(u(cid, 'ph', 2) * 10000)::INT::VARCHAR, 4, '0') AS phone_new,
-            (1 + floor(u(cid, 'no', 0) * 998)::INT)::VARCHAR || ' '
-                || {streets}[floor(u(cid, 'st', 0) * {len(STREETS)})::INT + 1] AS address,
-            (1 + floor(u(cid, 'no', 1) * 998)::INT)::VARCHAR || ' '
-                || {streets}[floor(u(cid, 'st', 1) * {len(STREETS)})::INT + 1] AS address_new,
-            CASE WHEN u(cid, 'apt', 0) < 0.3 THEN 'Apt ' || (1 + floor(u(cid, 'apt', 1) * 40)::INT)::VARCHAR
-                 ELSE '' END AS address2,
-            place[1] AS city, place[2] AS state, place[3] AS postal_code, place[4] AS country,
-            CASE WHEN place[4] = 'Canada' THEN place[2] ELSE '' END AS province,
             -- about a third of the customers change once: a new phone or a move, from change_day on
             CASE WHEN seg <> 'new' AND u(cid, 'chg', 0) < 0.3
                  THEN 1 + floor(u(cid, 'chg', 1) * {days - 1})::INT END AS change_day,
@@ -340,6 +334,30 @@ def _customers_table(con: DuckDBPyConnection, count: int, days: int, n_stores: i
                 CASE WHEN seg = 'new' THEN join_day WHEN seg = 'lapsed' THEN -lapse_day ELSE 0 END, cid) AS seg_rank
         FROM seg
     """)
+    first_sql, last_sql = _name_sql("cid")
+    cities = "[" + ", ".join(f"['{c}', '{s}', '{p}', '{n}']" for c, s, p, n in CITIES) + "]"
+    streets = "[" + ", ".join(f"'{s}'" for s in STREETS) + "]"
+    con.execute(f"""
+        CREATE VIEW customer_details AS
+        SELECT *, place[1] AS city, place[2] AS state, place[3] AS postal_code, place[4] AS country,
+            CASE WHEN place[4] = 'Canada' THEN place[2] ELSE '' END AS province
+        FROM (
+            SELECT *, {first_sql} AS first_name, {last_sql} AS last_name,
+                ['', '', '', 'Acme Retail', 'Northwind', 'Globex', 'Initech'][floor(u(cid, 'co', 0) * 7)::INT + 1]
+                    AS company,
+                '+1-555-' || lpad(floor(u(cid, 'ph', 0) * 10000)::INT::VARCHAR, 4, '0') AS phone,
+                '+1-555-' || lpad(floor(u(cid, 'ph', 1) * 10000)::INT::VARCHAR, 4, '0') AS phone_interim,
+                '+1-555-' || lpad(floor(u(cid, 'ph', 2) * 10000)::INT::VARCHAR, 4, '0') AS phone_new,
+                (1 + floor(u(cid, 'no', 0) * 998)::INT)::VARCHAR || ' '
+                    || {streets}[floor(u(cid, 'st', 0) * {len(STREETS)})::INT + 1] AS address,
+                (1 + floor(u(cid, 'no', 1) * 998)::INT)::VARCHAR || ' '
+                    || {streets}[floor(u(cid, 'st', 1) * {len(STREETS)})::INT + 1] AS address_new,
+                CASE WHEN u(cid, 'apt', 0) < 0.3 THEN 'Apt ' || (1 + floor(u(cid, 'apt', 1) * 40)::INT)::VARCHAR
+                     ELSE '' END AS address2,
+                {cities}[floor(u(cid, 'city', 0) * {len(CITIES)})::INT + 1] AS place
+            FROM customers
+        )
+    """)
 
 
 def _customer_segments(con: DuckDBPyConnection) -> dict[str, Any]:
@@ -347,250 +365,141 @@ def _customer_segments(con: DuckDBPyConnection) -> dict[str, Any]:
         return [list(r) for r in con.execute(sql).fetchall()]
 
     return {
-        "loyal": rows("SELECT first_name, last_name FROM customers WHERE seg = 'loyal' ORDER BY cid"),
+        "loyal": rows("SELECT first_name, last_name FROM customer_details WHERE seg = 'loyal' ORDER BY cid"),
         "new": [
             [f, la, (START + timedelta(days=d)).isoformat()]
-            for f, la, d in rows("SELECT first_name, last_name, join_day FROM customers WHERE seg = 'new' ORDER BY cid")
+            for f, la, d in rows(
+                "SELECT first_name, last_name, join_day FROM customer_details WHERE seg = 'new' ORDER BY cid"
+            )
         ],
         "lapsed": [
             [f, la, (START + timedelta(days=d)).isoformat()]
             for f, la, d in rows(
-                "SELECT first_name, last_name, lapse_day FROM customers WHERE seg = 'lapsed' ORDER BY cid"
+                "SELECT first_name, last_name, lapse_day FROM customer_details WHERE seg = 'lapsed' ORDER BY cid"
             )
         ],
         "note": "new: [first, last, first day in the files]; lapsed: [first, last, last possible purchase day]",
     }
 
 
-def _customer_file(con: DuckDBPyConnection, out: Path, day: int, when: date, nameless: int) -> Path:
-    """Day 0 introduces every customer but the new ones; later days carry joins, changes, resends and dirt."""
-    path = out / f"customers_{when.isoformat()}.csv"
-    state = f"""
-        SELECT cid, first_name, last_name, company,
-            CASE WHEN change_kind = 'phone' AND change_day <= {day} THEN phone_new ELSE phone END AS phone,
-            CASE WHEN change_kind = 'address' AND change_day <= {day} THEN address_new ELSE address END AS address,
-            address2, city, state, postal_code, country, province, phone_interim, change_day, change_kind,
-            change_twice, seg, join_day
-        FROM customers
+def _customer_rows(con: DuckDBPyConnection, first_day: int, end_day: int, nameless: int) -> None:
+    """The rows of the customer files of days ``first_day`` to ``end_day`` (excluded), in one pass over the customers.
+
+    Day 0 introduces every customer but the new ones; later days carry joins, changes, resends and dirt. Reading
+    the customers once for several days, rather than once per day, matters: a later day keeps a few percent of them.
     """
     con.execute(f"""
-        COPY (
-            WITH cur AS ({state}),
-            emitted AS (
-                SELECT 1 AS seq, * FROM cur
-                WHERE ({day} = 0 AND seg <> 'new') OR (seg = 'new' AND join_day = {day})
-                   OR change_day = {day}
-                   OR ({day} > 0 AND join_day < {day} AND u(cid, 'resend', {day}) < 0.005)
-                UNION ALL
-                -- a changed customer sent twice in one file, the interim phone first: the later row must win
-                SELECT 0 AS seq, * REPLACE (phone_interim AS phone) FROM cur WHERE change_day = {day} AND change_twice
-            ),
-            dirty AS (SELECT *, u(cid, 'dirty', {day} * 2 + seq) AS ud FROM emitted)
-            SELECT {", ".join(HEADER)} FROM (
-                SELECT
-                    company AS COMPANYNAME, phone AS PHONE, address AS ADDRESSLINE1, address2 AS ADDRESSLINE2,
-                    CASE WHEN ud < 0.01 THEN ' ' || lower(city) ELSE city END AS CITY,
-                    state AS STATE, postal_code AS POSTALCODE, country AS COUNTRY, province AS PROVINCE,
-                    CASE WHEN ud >= 0.01 AND ud < 0.02 THEN '  ' || first_name || ' '
-                         WHEN ud >= 0.02 AND ud < 0.03 THEN lower(first_name) ELSE first_name END AS FIRST_NAME,
-                    CASE WHEN ud >= 0.03 AND ud < 0.04 THEN upper(last_name) || ' ' ELSE last_name END AS LAST_NAME,
-                    hash({day}, cid) AS k1, seq
-                FROM dirty
-                UNION ALL
-                -- rows without names: loadable, but SILVER cannot key them and must drop them
-                SELECT '', '+1-555-0000', '1 Main St', '', 'Denver', 'CO', '80202', 'USA', '', '', '',
-                    hash({day}, -1 - i), 0
-                FROM range({nameless}) t(i)
-            )
-            ORDER BY k1, seq
-        ) TO {_sql_text(path)} (HEADER, DELIMITER ',')
+        CREATE OR REPLACE TABLE customer_rows AS
+        WITH d AS (SELECT range::INTEGER AS day FROM range({first_day}, {end_day})),
+        picked AS (
+            SELECT d.day, 1 AS seq, c.cid FROM d, customers c
+            WHERE (d.day = 0 AND c.seg <> 'new') OR (c.seg = 'new' AND c.join_day = d.day)
+               OR c.change_day = d.day
+               OR (d.day > 0 AND c.join_day < d.day AND u(c.cid, 'resend', d.day) < 0.005)
+            UNION ALL
+            -- a changed customer sent twice in one file, the interim phone first: the later row must win
+            SELECT change_day, 0, cid FROM customers
+            WHERE change_twice AND change_day >= {first_day} AND change_day < {end_day}
+        ),
+        emitted AS (
+            SELECT p.day, p.seq, c.*
+                REPLACE (
+                    CASE WHEN p.seq = 0 THEN c.phone_interim
+                         WHEN c.change_kind = 'phone' AND c.change_day <= p.day THEN c.phone_new ELSE c.phone END
+                        AS phone,
+                    CASE WHEN c.change_kind = 'address' AND c.change_day <= p.day THEN c.address_new
+                         ELSE c.address END AS address
+                ),
+                u(c.cid, 'dirty', p.day * 2 + p.seq) AS ud
+            FROM picked p JOIN customer_details c USING (cid)
+        )
+        SELECT day, company AS COMPANYNAME, phone AS PHONE, address AS ADDRESSLINE1, address2 AS ADDRESSLINE2,
+            CASE WHEN ud < 0.01 THEN ' ' || lower(city) ELSE city END AS CITY,
+            state AS STATE, postal_code AS POSTALCODE, country AS COUNTRY, province AS PROVINCE,
+            CASE WHEN ud >= 0.01 AND ud < 0.02 THEN '  ' || first_name || ' '
+                 WHEN ud >= 0.02 AND ud < 0.03 THEN lower(first_name) ELSE first_name END AS FIRST_NAME,
+            CASE WHEN ud >= 0.03 AND ud < 0.04 THEN upper(last_name) || ' ' ELSE last_name END AS LAST_NAME,
+            hash(day, cid) AS k1, seq
+        FROM emitted
+        UNION ALL
+        -- rows without names: loadable, but SILVER cannot key them and must drop them
+        SELECT d.day, '', '+1-555-0000', '1 Main St', '', 'Denver', 'CO', '80202', 'USA', '', '', '',
+            hash(d.day, -1 - i), 0
+        FROM d, range({nameless}) t(i)
+        ORDER BY day
+    """)
+
+
+def _customer_file(con: DuckDBPyConnection, out: Path, day: int, when: date) -> Path:
+    path = out / f"customers_{when.isoformat()}.csv"
+    con.execute(f"""
+        COPY (SELECT {", ".join(HEADER)} FROM customer_rows WHERE day = {day} ORDER BY k1, seq)
+        TO {_sql_text(path)} (HEADER, DELIMITER ',')
     """)
     return path
-
-
-def _segment_counts(con: DuckDBPyConnection, day: int) -> tuple[int, int, int, int]:
-    """Customers each segment can draw from on ``day``: new ones once joined, lapsed ones until they lapse."""
-    row = con.execute(f"""
-        SELECT count(*) FILTER (seg = 'loyal'), count(*) FILTER (seg = 'new' AND join_day <= {day}),
-               count(*) FILTER (seg = 'lapsed' AND lapse_day >= {day}), count(*) FILTER (seg = 'regular')
-        FROM customers
-    """).fetchall()[0]
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
-
-
-def _cdf(con: DuckDBPyConnection, when: date) -> None:
-    """Product choice for ``when``: cumulative shares of Zipf popularity times the category's season.
-
-    Weights become integers before the running sum: integer sums are exact, so no thread order changes a bit.
-    """
-    doy = when.timetuple().tm_yday
-    con.execute(f"""
-        CREATE OR REPLACE TABLE cdf AS
-        WITH w AS (
-            SELECT p.PRODUCT_ID,
-                round(w.weight * (1 + s.amplitude * cos(2 * pi() * ({doy} - s.peak_doy) / 365)) * 1e12)::HUGEINT AS iw
-            FROM products p JOIN popularity w USING (PRODUCT_ID) JOIN season s USING (CATEGORY)
-        )
-        SELECT PRODUCT_ID, ((sum(iw) OVER (ORDER BY PRODUCT_ID) - iw) / sum(iw) OVER ())::DOUBLE AS lo FROM w
-    """)
 
 
 def _customer_and_inventory_files(
     con: DuckDBPyConnection, out: Path, days: int, customers: int
 ) -> tuple[list[Path], list[Path]]:
     customer_files, inventory_files = [], []
-    for day in range(days):
-        when = START + timedelta(days=day)
-        customer_files.append(_customer_file(con, out, day, when, max(1, customers // 2000)))
-        inventory_files.append(_inventory_file(con, out, day, when))
+    for first_day in range(0, days, CUSTOMER_DAYS_AT_ONCE):
+        end_day = min(days, first_day + CUSTOMER_DAYS_AT_ONCE)
+        _customer_rows(con, first_day, end_day, max(1, customers // 2000))
+        for day in range(first_day, end_day):
+            when = START + timedelta(days=day)
+            customer_files.append(_customer_file(con, out, day, when))
+            inventory_files.append(_inventory_file(con, out, day, when))
     con.close()
     return customer_files, inventory_files
 
 
-class _SalesWriter:
-    """Writes one sales chunk's CSV on a second connection while the next chunk is built.
-
-    Chunks alternate between two tables, and at most one write is in flight, so a table is never rebuilt while
-    its CSV is being written.
-    """
-
-    def __init__(self, con: DuckDBPyConnection, pool: ThreadPoolExecutor) -> None:
-        self._con = con.cursor()
-        self._pool = pool
-        self._pending: Future[None] | None = None
-        self.chunks = 0
-
-    def table(self) -> str:
-        return f"lines_{self.chunks % 2}"
-
-    def write(self, sql: str) -> None:
-        self.wait()
-        self._pending = self._pool.submit(self._run, sql)
-        self.chunks += 1
-
-    def _run(self, sql: str) -> None:
-        self._con.execute(sql)
-
-    def wait(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-
-    def close(self) -> None:
-        self.wait()
-        self._con.close()
-
-
-def _sales_files(
-    con: DuckDBPyConnection,
-    writer: _SalesWriter,
-    out: Path,
-    *,
-    day: int,
-    when: date,
-    size: dict[str, int],
-    chunk_rows: int,
-) -> list[Path]:
+def _orders_on(when: date, size: dict[str, int]) -> int:
+    """A day's orders: weekends sell most, and volume peaks before Christmas."""
     doy = when.timetuple().tm_yday
     season = 1 + SEASON_AMPLITUDE * math.cos(2 * math.pi * (doy - SEASON_PEAK_DOY) / 365)
-    n_orders = round(size["sales_lines_per_day"] * WEEKDAY_FACTOR[when.weekday()] * season / MEAN_LINES)
-    n_loyal, n_new, n_lapsed, n_regular = _segment_counts(con, day)
-    day_id = int(when.strftime("%Y%m%d")) * 10_000_000  # order ids: yyyymmdd then the order's number that day
-    _cdf(con, when)
-    per_chunk = max(1, int(chunk_rows / MEAN_LINES))
-    chunks = list(range(0, n_orders, per_chunk)) or [0]
-    paths = []
-    for number, low in enumerate(chunks, start=1):
-        high = min(n_orders, low + per_chunk)
-        suffix = "" if len(chunks) == 1 else f"_part{number}"
-        path = out / f"sales_{when.isoformat()}{suffix}.csv"
-        lines = writer.table()
-        con.execute(f"""
-            CREATE OR REPLACE TABLE {lines} AS
-            WITH o AS (
-                SELECT i, u(i, 'seg', {day}) AS us, u(i, 'cust', {day}) AS uc, u(i, 'n', {day}) AS un,
-                       u(i, 'pair', {day}) AS up
-                FROM range({low}, {high}) t(i)
-            ), o2 AS (
-                SELECT *,
-                    CASE WHEN us < {LOYAL_ORDERS} THEN 'loyal'
-                         WHEN us < {LOYAL_ORDERS + NEW_ORDERS} AND {n_new} > 0 THEN 'new'
-                         WHEN us >= {LOYAL_ORDERS + NEW_ORDERS} AND us < {LOYAL_ORDERS + NEW_ORDERS + LAPSED_ORDERS}
-                              AND {n_lapsed} > 0 THEN 'lapsed'
-                         ELSE 'regular' END AS seg,
-                    CASE WHEN un < 0.30 THEN 1 WHEN un < 0.55 THEN 2 WHEN un < 0.75 THEN 3 WHEN un < 0.90 THEN 4
-                         ELSE 5 END AS n_lines,
-                    CASE WHEN up < {PAIR_ORDERS} THEN floor(up / {PAIR_ORDERS} * {N_PAIRS})::INT END AS pair_k
-                FROM o
-            ), orders AS (
-                SELECT o2.i, o2.seg, o2.pair_k,
-                    greatest(o2.n_lines, CASE WHEN o2.pair_k IS NULL THEN 1 ELSE 2 END) AS n_lines,
-                    {day_id} + o2.i AS ORDER_ID,
-                    -- order numbers follow the clock, 08:00 to 21:00, so ids and times sort alike
-                    TIMESTAMP '{when.isoformat()} 08:00:00'
-                        + to_seconds(floor((o2.i + u(o2.i, 't', {day})) / {n_orders} * 46800)::BIGINT) AS ts,
-                    CASE WHEN u(o2.i, 'store', {day}) < 0.85 THEN c.home_store
-                         ELSE 1 + floor(u(o2.i, 'store2', {day}) * {size["stores"]})::INT END AS STORE_ID,
-                    c.first_name, c.last_name
-                FROM o2 JOIN customers c ON c.seg = o2.seg AND c.seg_rank = 1 + floor(o2.uc * CASE o2.seg
-                    WHEN 'loyal' THEN {n_loyal} WHEN 'new' THEN {n_new} WHEN 'lapsed' THEN {n_lapsed}
-                    ELSE {n_regular} END)::INT
-            ), l AS (
-                SELECT *, u(i * 8 + line, 'p', {day}) AS upr
-                FROM (SELECT *, unnest(range(1, n_lines + 1)) AS line FROM orders)
-            ), picked AS (
-                SELECT l.*, CASE WHEN l.line = 1 AND l.pair_k IS NOT NULL THEN pr.a
-                                 WHEN l.line = 2 AND l.pair_k IS NOT NULL THEN pr.b
-                                 ELSE cdf.PRODUCT_ID END AS chosen
-                FROM l ASOF JOIN cdf ON l.upr >= cdf.lo LEFT JOIN pairs pr ON pr.k = l.pair_k
-            ), lines AS (
-                -- a stocked-out product cannot sell at that store: the buyer takes the substitute instead
-                SELECT picked.*, coalesce(so.substitute_id, picked.chosen) AS PRODUCT_ID,
-                    u(i * 8 + line, 'q', {day}) AS uq, u(i * 8 + line, 'd', {day}) AS ud
-                FROM picked LEFT JOIN stock_outs so ON so.STORE_ID = picked.STORE_ID
-                    AND so.PRODUCT_ID = picked.chosen AND {day} BETWEEN so.first_day AND so.last_day
+    return round(size["sales_lines_per_day"] * WEEKDAY_FACTOR[when.weekday()] * season / MEAN_LINES)
+
+
+def _catalogue(con: DuckDBPyConnection, products: list[list[Any]], planted: dict[str, Any], n_stores: int) -> Catalogue:
+    """What the sales draw from, as arrays: products in id order, and the customers grouped by segment, each group
+    in the order the segment draws from (``seg_rank``)."""
+    import numpy as np
+
+    popularity = _popularity(planted)
+    categories = {c.name: c for c in CATEGORIES}
+    ids = [int(row[0]) for row in products]
+    customers = con.execute(
+        "SELECT CASE seg WHEN 'loyal' THEN 0 WHEN 'new' THEN 1 WHEN 'lapsed' THEN 2 ELSE 3 END AS segment,"
+        " cid, home_store, join_day, lapse_day FROM customers ORDER BY segment, seg_rank"
+    ).fetchnumpy()
+    return Catalogue(
+        product_ids=np.array(ids, dtype=np.int64),
+        price_cents=np.array([int(str(row[3]).replace(".", "")) for row in products], dtype=np.int64),
+        price_text=[str(row[3]) for row in products],
+        popularity=np.array([popularity[p] for p in ids], dtype=np.float64),
+        peak_doy=np.array([categories[str(row[2])].peak_doy for row in products], dtype=np.float64),
+        amplitude=np.array([categories[str(row[2])].amplitude for row in products], dtype=np.float64),
+        pairs=[(int(a), int(b)) for a, b in planted["bought_together"]],
+        stock_outs=[
+            StockOut(
+                int(s["store_id"]),
+                int(s["product_id"]),
+                (date.fromisoformat(s["first_day"]) - START).days,
+                (date.fromisoformat(s["last_day"]) - START).days,
+                int(s["substitute_id"]),
             )
-            SELECT lines.i, lines.seg, ORDER_ID, line AS LINE_NUMBER, ts, STORE_ID, first_name AS FIRST_NAME,
-                last_name AS LAST_NAME, PRODUCT_ID,
-                CASE WHEN uq < 0.60 THEN 1 WHEN uq < 0.85 THEN 2 WHEN uq < 0.95 THEN 3 ELSE 4 END AS QUANTITY,
-                p.PRICE AS UNIT_PRICE,
-                CASE WHEN ud < 0.12 THEN round(QUANTITY * p.PRICE * (0.05 + 0.05 * floor(ud * 100 / 3)), 2)
-                     ELSE 0 END::DECIMAL(10, 2) AS DISCOUNT
-            FROM lines JOIN products p USING (PRODUCT_ID)
-        """)
-        # Returns come back 1 to 7 days later; lapsed customers never return anything, so they stay silent.
-        con.execute(f"""
-            INSERT INTO pending_returns
-            SELECT {day} + 1 + floor(u(i * 8 + LINE_NUMBER, 'rday', {day}) * 7)::INT, ORDER_ID, LINE_NUMBER,
-                STORE_ID, FIRST_NAME, LAST_NAME, PRODUCT_ID, QUANTITY, UNIT_PRICE, DISCOUNT
-            FROM {lines} WHERE seg <> 'lapsed' AND u(i * 8 + LINE_NUMBER, 'ret', {day}) < {RETURN_RATE}
-        """)
-        returns = ""
-        if high == n_orders:
-            returns = f"""
-                UNION ALL
-                SELECT {day_id} + {n_orders} + row_number() OVER (ORDER BY src_order, src_line) - 1, 1,
-                    TIMESTAMP '{when.isoformat()} 08:00:00'
-                        + to_seconds(floor(u(src_order, src_line, 'rts') * 46800)::BIGINT),
-                    STORE_ID, FIRST_NAME, LAST_NAME, PRODUCT_ID, -QUANTITY, UNIT_PRICE, -DISCOUNT
-                FROM pending_returns WHERE return_day = {day}
-            """
-        writer.write(f"""
-            COPY (
-                SELECT ORDER_ID, LINE_NUMBER, ts AS ORDER_TS, STORE_ID, FIRST_NAME,
-                    LAST_NAME, PRODUCT_ID, QUANTITY, UNIT_PRICE, DISCOUNT
-                FROM (
-                    SELECT ORDER_ID, LINE_NUMBER, ts, STORE_ID, FIRST_NAME, LAST_NAME, PRODUCT_ID, QUANTITY,
-                        UNIT_PRICE, DISCOUNT
-                    FROM {lines} {returns}
-                )
-                ORDER BY ORDER_ID, LINE_NUMBER
-            ) TO {_sql_text(path)} (HEADER, DELIMITER ',')
-        """)
-        paths.append(path)
-    # Returns due before today are written; today's may still be in the CSV being written.
-    con.execute(f"DELETE FROM pending_returns WHERE return_day < {day}")
-    return paths
+            for s in planted["stock_outs"]
+        ],
+        n_stores=n_stores,
+        segment=np.asarray(customers["segment"], dtype=np.int64),
+        cid=np.asarray(customers["cid"], dtype=np.int64),
+        home_store=np.asarray(customers["home_store"], dtype=np.int64),
+        join_day=np.asarray(customers["join_day"], dtype=np.int64),
+        lapse_day=np.asarray(customers["lapse_day"], dtype=np.int64),
+        first_names=FIRST_NAMES,
+        last_names=LAST_NAMES,
+    )
 
 
 def _inventory_base(con: DuckDBPyConnection, size: dict[str, int]) -> None:
