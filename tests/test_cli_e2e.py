@@ -293,14 +293,14 @@ def test_snowflake_target_plans_applies_and_converges(project: Path, snowflake: 
     assert arguments["account"] == "myorg-myacct" and arguments["database"] == "SNOWLAKE_DB"
 
 
-@pytest.fixture
-def blank_column_details(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=[None, ""], ids=["null", "empty"])
+def blank_column_details(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """INFORMATION_SCHEMA.COLUMNS as Snowflake's docs describe it: DATETIME_PRECISION and COLLATION_NAME are
-    "not applicable for Snowflake", so they come back NULL."""
+    "not applicable for Snowflake", so they come back NULL (or, for the text column, maybe an empty string)."""
     view = show.INFORMATION_SCHEMA_VIEWS["COLUMNS"]
 
     def blanked(database: Any) -> list[dict[str, Any]]:
-        return [{**row, "DATETIME_PRECISION": None, "COLLATION_NAME": None} for row in view.rows(database)]
+        return [{**row, "DATETIME_PRECISION": None, "COLLATION_NAME": request.param} for row in view.rows(database)]
 
     monkeypatch.setitem(show.INFORMATION_SCHEMA_VIEWS, "COLUMNS", dataclasses.replace(view, rows=blanked))
 
@@ -328,6 +328,40 @@ def test_snowflake_plan_converges_where_information_schema_leaves_precision_and_
     edit(project, "collate: en-ci", "collate: en-cs")
     changed = run(project, "plan", "--env", "prod", "--skip-aws", "--detailed-exitcode", code=2)
     assert "cannot be altered" in changed.stdout
+
+
+def test_snowflake_plan_sends_no_desc_table_where_information_schema_answers(
+    project: Path, snowflake: dict[str, Any]
+) -> None:
+    # Every shipped pipeline: timestamps, collations, and tables without either.
+    for spec in (REPO / "pipelines").glob("*.yml"):
+        shutil.copy(spec, project / "pipelines" / spec.name)
+    run(project, "apply", "--env", "prod", "--skip-aws", "--auto-approve")
+    snowflake["log"].clear()
+    run(project, "plan", "--env", "prod", "--skip-aws", "--detailed-exitcode", code=0)
+    assert not [sql for sql in snowflake["log"] if sql.startswith("DESC TABLE")]
+
+
+def test_snowflake_plan_survives_a_table_dropped_while_it_reads(
+    project: Path, snowflake: dict[str, Any], blank_column_details: None
+) -> None:
+    for spec in (REPO / "pipelines").glob("*.yml"):
+        shutil.copy(spec, project / "pipelines" / spec.name)
+    run(project, "apply", "--env", "prod", "--skip-aws", "--auto-approve")
+    account: Account = snowflake["account"]
+    original = account.execute
+
+    def dropping_first(sql: str) -> list[dict[str, Any]]:
+        if sql == "DESC TABLE SNOWLAKE_DB.SILVER.SALES":
+            original("DROP TABLE SNOWLAKE_DB.SILVER.SALES")
+        return original(sql)
+
+    account.execute = dropping_first  # type: ignore[method-assign]
+    # Seen by SHOW TABLES, gone when DESC TABLE asks: a plan, not a failure.
+    planned = run(project, "plan", "--env", "prod", "--skip-aws", "--detailed-exitcode", code=2)
+    assert "error" not in planned.stderr
+    account.execute = original  # type: ignore[method-assign]
+    assert "SNOWLAKE_DB.SILVER.SALES" in run(project, "plan", "--env", "prod", "--skip-aws", code=0).stdout
 
 
 def test_snowflake_errors_are_reported_without_secrets(project: Path, snowflake: dict[str, Any]) -> None:

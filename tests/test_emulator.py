@@ -14,6 +14,7 @@ import pytest
 from retail_etl.emulator import Account, EmulatedSession, EmulatorError
 from retail_etl.emulator.lexer import TokenKind, tokenize
 from retail_etl.identifiers import Identifier
+from retail_etl.objects.base import Wanted
 from retail_etl.plan.apply import execute_plan
 from retail_etl.plan.observe import observe
 from retail_etl.plan.planner import build_plan
@@ -1193,7 +1194,7 @@ def test_the_shipped_project_applies_and_then_shows_no_drift() -> None:
     """Observe -> plan -> apply -> observe again: a faithful echo means the second plan has nothing to do."""
     desired = list(resolve(load_project(PROJECT)).objects)
     databases = [Identifier("SNOWLAKE_DB")]
-    wanted = {o.ref for o in desired}
+    wanted = Wanted.of(desired)
     session = EmulatedSession(Account())
     plan = build_plan(desired, observe(session, databases, wanted))
     result = execute_plan(plan, session)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retail_etl.identifiers import Identifier
-from retail_etl.objects.base import ObjectRef
+from retail_etl.objects.base import Wanted
 from retail_etl.plan.planner import Plan, build_plan
 from retail_etl.spec.load import LoadedProject, load_project
 from retail_etl.spec.models import LocalTargetSpec, SnowflakeTargetSpec
@@ -101,11 +101,11 @@ def scope(project: Project) -> dict[str, Any]:
     """What a plan observed: saved with the plan so ``apply plan.json`` re-reads exactly the same things."""
     return {
         "databases": [project.desired.database.stored],
-        "wanted": [ref.to_json() for ref in sorted(project.desired.by_ref())],
+        **Wanted.of(project.desired.objects).to_json(),
     }
 
 
-def observe_and_plan(session: Session, databases: list[Identifier], wanted: set[ObjectRef], project: Project) -> Plan:
+def observe_and_plan(session: Session, databases: list[Identifier], wanted: Wanted, project: Project) -> Plan:
     from retail_etl.plan.observe import observe
 
     observed = observe(session, databases, wanted)
@@ -113,7 +113,7 @@ def observe_and_plan(session: Session, databases: list[Identifier], wanted: set[
 
 
 def make_plan(project: Project, session: Session, target: str) -> Plan:
-    plan = observe_and_plan(session, [project.desired.database], set(project.desired.by_ref()), project)
+    plan = observe_and_plan(session, [project.desired.database], Wanted.of(project.desired.objects), project)
     plan.target = target
     plan.environment = project.loaded.environment
     return plan
@@ -137,5 +137,4 @@ def current_fingerprint(session: Session, saved_scope: Mapping[str, Any]) -> str
     from retail_etl.plan.planner import fingerprint
 
     databases = [Identifier(name) for name in saved_scope["databases"]]
-    wanted = {ObjectRef.from_json(item) for item in saved_scope["wanted"]}
-    return fingerprint(observe(session, databases, wanted))
+    return fingerprint(observe(session, databases, Wanted.from_json(saved_scope)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -118,6 +118,11 @@ class DesiredObject(BaseModel):
     def full_comment(self) -> str:
         return managed_comment(self.comment)
 
+    @property
+    def declares_collation(self) -> bool:
+        """Whether a column of it declares a collation (see :class:`Wanted`)."""
+        return False
+
     def dependencies(self) -> list[ObjectRef]:
         """Objects that must exist before this one (same spec set)."""
         return [ObjectRef(Kind.SCHEMA, self.schema_name)] if self.name.schema is not None else []
@@ -186,3 +191,38 @@ def changed_properties(desired: Mapping[str, Any], observed: Mapping[str, Any]) 
         for key in keys
         if desired.get(key) != observed.get(key)
     ]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a plan reads closely: the objects the specs name (``ref in wanted``), and among them the tables whose
+    columns declare a collation. Snowflake documents INFORMATION_SCHEMA.COLUMNS.COLLATION_NAME as "not applicable",
+    so where it is blank for those tables their columns are read again with DESC TABLE. Saved with a plan, so that
+    ``apply plan.json`` reads the account the same way."""
+
+    refs: frozenset[ObjectRef]
+    collated: frozenset[ObjectRef] = frozenset()
+
+    @classmethod
+    def of(cls, objects: Iterable[DesiredObject]) -> Wanted:
+        objects = list(objects)
+        return cls(frozenset(o.ref for o in objects), frozenset(o.ref for o in objects if o.declares_collation))
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self.refs
+
+    def __iter__(self) -> Iterator[ObjectRef]:
+        return iter(self.refs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "wanted": [ref.to_json() for ref in sorted(self.refs)],
+            "collated": [ref.to_json() for ref in sorted(self.collated)],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Wanted:
+        return cls(
+            frozenset(ObjectRef.from_json(item) for item in data["wanted"]),
+            frozenset(ObjectRef.from_json(item) for item in data.get("collated", [])),
+        )

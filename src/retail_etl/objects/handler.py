@@ -16,6 +16,7 @@ from retail_etl.objects.base import (
     PropertyChange,
     Safety,
     Verdict,
+    Wanted,
     is_managed,
 )
 from retail_etl.render import call_macro
@@ -134,7 +135,7 @@ class KindHandler:
         """Bulk queries: one per kind per database (account-level kinds override)."""
         return {f"{self.kind.value}@{db.stored}": show_in_database(self.show_keyword, db) for db in databases}
 
-    def detail_queries(self, snapshot: Snapshot, wanted: set[ObjectRef]) -> dict[str, str]:
+    def detail_queries(self, snapshot: Snapshot, wanted: Wanted) -> dict[str, str]:
         """Second-round queries for what SHOW cannot give (none by default)."""
         return {}
 

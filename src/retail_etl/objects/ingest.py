@@ -18,6 +18,7 @@ from retail_etl.objects.base import (
     PropertyChange,
     Safety,
     Verdict,
+    Wanted,
     is_managed,
 )
 from retail_etl.objects.handler import KindHandler, Row, Snapshot, collapse, flag, name_in, show_in_database, unset
@@ -106,7 +107,7 @@ class PipeHandler(KindHandler):
             statements.append(f"ALTER PIPE {obj.name.sql} SET PIPE_EXECUTION_PAUSED = FALSE")
         return statements
 
-    def detail_queries(self, snapshot: Snapshot, wanted: set[ObjectRef]) -> dict[str, str]:
+    def detail_queries(self, snapshot: Snapshot, wanted: Wanted) -> dict[str, str]:
         """Whether each pipe the specs name or retail-etl manages is paused: SHOW PIPES does not say,
         SYSTEM$PIPE_STATUS does. One SELECT per database for all of them, each status beside the pipe's name."""
         pipes: dict[str, list[QualifiedName]] = {}

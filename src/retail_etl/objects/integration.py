@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from retail_etl.identifiers import Identifier, QualifiedName
-from retail_etl.objects.base import DesiredObject, Kind, ObjectRef, ObservedObject, is_managed
+from retail_etl.objects.base import DesiredObject, Kind, ObjectRef, ObservedObject, Wanted, is_managed
 from retail_etl.objects.handler import KindHandler, Row, Snapshot, flag, unset
 
 _BREAKS_TRUST = (
@@ -94,7 +94,7 @@ class _IntegrationHandler(KindHandler):
     def rows(self, snapshot: Snapshot) -> list[Row]:
         return [row for row in snapshot.get("integrations", []) if str(row.get("category")) == self.category]
 
-    def detail_queries(self, snapshot: Snapshot, wanted: set[ObjectRef]) -> dict[str, str]:
+    def detail_queries(self, snapshot: Snapshot, wanted: Wanted) -> dict[str, str]:
         # DESC only the integrations that exist and that the specs name or that retail-etl manages.
         queries = {}
         wanted_names = {ref.name.name.stored for ref in wanted if ref.kind is self.kind}

@@ -2,8 +2,8 @@
 
 Columns are read in bulk from INFORMATION_SCHEMA.COLUMNS (one query per database) and primary keys from
 SHOW PRIMARY KEYS IN DATABASE; SHOW TABLES gives kind, comment and retention. Snowflake's docs call the view's
-DATETIME_PRECISION and COLLATION_NAME "not applicable": a wanted table whose rows leave either blank where it may
-matter is read again with DESC TABLE, whose ``type`` carries both (``TIMESTAMP_NTZ(9)``,
+DATETIME_PRECISION and COLLATION_NAME "not applicable": a wanted table whose rows leave either blank where the
+plan compares it is read again with DESC TABLE, whose ``type`` carries both (``TIMESTAMP_NTZ(9)``,
 ``VARCHAR(10) COLLATE 'en-ci'``); see :meth:`TableHandler.detail_queries`. Changes Snowflake can make in place are
 ALTERs; everything else re-creates the table, which loses its rows and makes its streams stale (UNSAFE).
 """
@@ -28,6 +28,7 @@ from retail_etl.objects.base import (
     PropertyChange,
     Safety,
     Verdict,
+    Wanted,
     is_managed,
 )
 from retail_etl.objects.handler import KindHandler, Row, Snapshot, name_in, show_in_database, unset
@@ -109,6 +110,10 @@ class TableObject(DesiredObject):
     transient: bool = False
     data_retention_days: int | None = None
 
+    @property
+    def declares_collation(self) -> bool:
+        return any(c.collate for c in self.columns)
+
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name.stored == name), None)
 
@@ -165,28 +170,30 @@ class TableHandler(KindHandler):
             queries[_keys_key(db)] = f"SHOW PRIMARY KEYS IN DATABASE {db.sql}"
         return queries
 
-    def detail_queries(self, snapshot: Snapshot, wanted: set[ObjectRef]) -> dict[str, str]:
-        """DESC TABLE for each wanted table whose INFORMATION_SCHEMA rows may leave out what the spec is compared
-        with: a timestamp column without its precision, or a text column in a database where no column reports
-        a collation (then a blank COLLATION_NAME may mean "not answered" rather than "none"). Comparing such blanks
-        with the spec would plan an UNSAFE re-creation on every run."""
-        queries = {}
+    def detail_queries(self, snapshot: Snapshot, wanted: Wanted) -> dict[str, str]:
+        """DESC TABLE for each wanted table whose INFORMATION_SCHEMA rows leave out what the spec is compared with:
+        a timestamp column's precision, or, for a table whose spec declares a collation, every column's collation.
+        Comparing such blanks with the spec would plan an UNSAFE re-creation on every run. Where the view answers,
+        nothing more is sent."""
+        by_table: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
         for key, rows in snapshot.items():
-            if not key.startswith("table_columns@"):
+            if key.startswith("table_columns@"):
+                database = key.split("@", 1)[1]
+                for row in rows:
+                    by_table[(database, str(row["table_schema"]), str(row["table_name"]))].append(row)
+        queries = {}
+        for where, rows in sorted(by_table.items()):
+            ref = ObjectRef(
+                self.kind,
+                QualifiedName(name=Identifier(where[2]), database=Identifier(where[0]), schema=Identifier(where[1])),
+            )
+            if ref not in wanted:
                 continue
-            database = key.split("@", 1)[1]
-            collations_answered = any(row.get("collation_name") is not None for row in rows)
-            by_table: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
-            for row in rows:
-                by_table[(database, str(row["table_schema"]), str(row["table_name"]))].append(row)
-            for where, table_rows in sorted(by_table.items()):
-                blank_precision = any(_is_timed(row) and row.get("datetime_precision") is None for row in table_rows)
-                blank_collation = not collations_answered and any(_is_text(row) for row in table_rows)
-                name = QualifiedName(
-                    name=Identifier(where[2]), database=Identifier(where[0]), schema=Identifier(where[1])
-                )
-                if (blank_precision or blank_collation) and ObjectRef(self.kind, name) in wanted:
-                    queries[_desc_key(where)] = f"DESC TABLE {name.sql}"
+            blank_precision = any(_is_timed(row) and unset(row.get("datetime_precision")) is None for row in rows)
+            # A view that answers COLLATION_NAME shows the spec's collations on some column; none at all is a blank.
+            blank_collation = ref in wanted.collated and all(unset(row.get("collation_name")) is None for row in rows)
+            if blank_precision or blank_collation:
+                queries[_desc_key(where)] = f"DESC TABLE {ref.name.sql}"
         return queries
 
     def rows(self, snapshot: Snapshot) -> list[Row]:
@@ -302,7 +309,7 @@ def _described_column(row: Row) -> dict[str, Any]:
         "name": str(row["name"]),
         "type": canonical_type(type_text),
         "nullable": str(row["null?"]).upper() == "Y",
-        "collate": collation,
+        "collate": unset(collation),
         "comment": unset(row.get("comment")),
     }
 

@@ -11,22 +11,34 @@ from typing import Any
 
 from retail_etl.identifiers import Identifier
 from retail_etl.objects import HANDLERS
-from retail_etl.objects.base import Kind, ObjectRef, ObservedObject
+from retail_etl.objects.base import Kind, ObservedObject, Wanted
 from retail_etl.objects.handler import Snapshot
-from retail_etl.targets.session import Session, lower_keys
+from retail_etl.targets.session import Session, SessionError, lower_keys
 
 MAX_CONCURRENT_QUERIES = 8
+OBJECT_DOES_NOT_EXIST = "002003"  # Snowflake's error code, first in the message
 
 
-def _run(session: Session, queries: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+def _run(
+    session: Session, queries: dict[str, str], *, missing_is_empty: bool = False
+) -> dict[str, list[dict[str, Any]]]:
     if not queries:
         return {}
+
+    def query(sql: str) -> list[dict[str, Any]]:
+        try:
+            return [lower_keys(row) for row in session.query(sql)]
+        except SessionError as exc:
+            if missing_is_empty and str(exc).startswith(f"{OBJECT_DOES_NOT_EXIST} "):
+                return []
+            raise
+
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_QUERIES, len(queries))) as pool:
-        futures = {key: pool.submit(session.query, sql) for key, sql in queries.items()}
-        return {key: [lower_keys(row) for row in future.result()] for key, future in futures.items()}
+        futures = {key: pool.submit(query, sql) for key, sql in queries.items()}
+        return {key: future.result() for key, future in futures.items()}
 
 
-def observe(session: Session, databases: Iterable[Identifier], wanted: set[ObjectRef]) -> list[ObservedObject]:
+def observe(session: Session, databases: Iterable[Identifier], wanted: Wanted) -> list[ObservedObject]:
     """Everything retail-etl could manage in ``databases`` plus the account's integrations, normalized."""
     databases = list(databases)
     database_handler = HANDLERS[Kind.DATABASE]
@@ -49,7 +61,8 @@ def observe(session: Session, databases: Iterable[Identifier], wanted: set[Objec
     for kind, handler in HANDLERS.items():
         if kind not in integrations:
             third_round.update(handler.detail_queries(snapshot, wanted))
-    snapshot.update(_run(session, third_round))
+    # An object seen in the second round may be dropped before the third reaches it: then there is nothing to add.
+    snapshot.update(_run(session, third_round, missing_is_empty=True))
     frozen: Snapshot = snapshot
     observed: list[ObservedObject] = []
     for handler in HANDLERS.values():

@@ -86,7 +86,7 @@ _SQL_TYPE = re.compile(
     r"OBJECT|ARRAY)(\(\s*\d+\s*(,\s*\d+\s*)?\))?$",
     re.IGNORECASE,
 )
-_COLLATION_SPEC = re.compile(r"^[a-z]{0,3}(-[a-z]+)*$")
+_COLLATION_SPEC = re.compile(r"^(?=.)[a-z]{0,3}(-[a-z]+)*$")  # never empty: no collation is the key left out
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+/$")
