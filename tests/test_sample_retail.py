@@ -63,9 +63,10 @@ def test_same_inputs_same_bytes_and_another_seed_differs(tmp_path: Path) -> None
 
 def test_chunks_split_a_day_without_changing_its_rows(tmp_path: Path) -> None:
     whole = generate(tmp_path / "whole", scale=1, days=14, seed=5)
-    parts = generate(tmp_path / "parts", scale=1, days=14, seed=5, chunk_rows=300)
+    parts = generate(tmp_path / "parts", scale=1, days=14, seed=5, chunk_rows=60)
     day = [p for p in parts["sales"] if p.name.startswith("sales_2024-01-09_part")]
-    assert len(day) > 1
+    assert len(day) > 9
+    assert sorted(day) == day  # zero-padded part numbers: name order is generation order, returns last
     body = "".join(p.read_text(encoding="utf-8").split("\n", 1)[1] for p in day)
     single = next(p for p in whole["sales"] if p.name == "sales_2024-01-09.csv")
     assert single.read_text(encoding="utf-8").split("\n", 1)[1] == body
@@ -111,6 +112,19 @@ def test_discounts_are_whole_rates_rounded_half_up_and_returns_give_them_back(
         discounted += off != 0
     assert allowed == len(rows)
     assert 0.09 < discounted / len(rows) < 0.15
+
+
+@pytest.mark.parametrize(("blocked", "error"), [("sales", IsADirectoryError), ("customers", duckdb.IOException)])
+def test_a_failure_on_either_side_stops_the_whole_run_at_once(
+    tmp_path: Path, blocked: str, error: type[Exception]
+) -> None:
+    # A file that cannot be written (a folder in its place) on day 3 of 120: the other side stops too, within a few
+    # days, instead of writing all its files first.
+    (tmp_path / f"{blocked}_2024-01-03.csv").mkdir()
+    with pytest.raises(error):
+        generate(tmp_path, scale=5, days=120, seed=1)
+    for kind in ("sales", "customers", "inventory"):
+        assert len(list(tmp_path.glob(f"{kind}_*.csv"))) < 30, kind
 
 
 def test_scales_that_would_repeat_customer_names_are_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ import csv
 import json
 import math
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -155,8 +156,8 @@ def generate(
 
     Keys: ``stores``, ``products``, ``customers``, ``sales``, ``inventory`` (one file per day, ``<kind>_YYYY-MM-DD.csv``
     from 2024-01-01) and ``planted`` (``planted.json``). ``chunk_rows`` caps the sales lines drawn at once (on
-    average): a bigger day is written as several files ``sales_YYYY-MM-DD_partN.csv``. Raises ValueError for a
-    scale above :data:`MAX_SCALE`, where customer names would repeat.
+    average): a bigger day is written as several files ``sales_YYYY-MM-DD_partN.csv``, N zero-padded so that names
+    sort in order. Raises ValueError for a scale above :data:`MAX_SCALE`, where customer names would repeat.
     """
     if not 1 <= scale <= MAX_SCALE or days < MIN_DAYS or chunk_rows < 1:
         raise ValueError(
@@ -188,22 +189,36 @@ def generate(
     # workers turn them into text; DuckDB and the array operations release the GIL for their work. Every value is
     # a pure function of its keys and every file is written in key order, so the bytes do not depend on what ran
     # where.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        side = pool.submit(_customer_and_inventory_files, con.cursor(), out, days, size["customers"])
-        sales = SalesWriter(
-            _catalogue(con, products, planted, size["stores"]),
-            seed=seed,
-            days=days,
-            shares=Shares(LOYAL_ORDERS, NEW_ORDERS, LAPSED_ORDERS, PAIR_ORDERS, N_PAIRS, RETURN_RATE),
-            start=START,
-            pool=pool,
-        )
-        for day in range(days):
-            n_orders = _orders_on(START + timedelta(days=day), size)
-            files["sales"].extend(sales.day_files(out, day, n_orders, chunk_orders))
-        sales.finish()
-        files["customers"], files["inventory"] = side.result()
-    con.close()
+    # The first failure (or Ctrl-C) stops the other side at once rather than after all its work.
+    stop = threading.Event()
+    side_con = con.cursor()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            side = pool.submit(_customer_and_inventory_files, side_con, out, days, size["customers"], stop)
+            sales = SalesWriter(
+                _catalogue(con, products, planted, size["stores"]),
+                seed=seed,
+                days=days,
+                shares=Shares(LOYAL_ORDERS, NEW_ORDERS, LAPSED_ORDERS, PAIR_ORDERS, N_PAIRS, RETURN_RATE),
+                start=START,
+                pool=pool,
+            )
+            try:
+                for day in range(days):
+                    if side.done():
+                        side.result()  # raises what stopped it
+                    n_orders = _orders_on(START + timedelta(days=day), size)
+                    files["sales"].extend(sales.day_files(out, day, n_orders, chunk_orders))
+                sales.finish()
+                files["customers"], files["inventory"] = side.result()
+            except BaseException:
+                stop.set()
+                side_con.interrupt()
+                sales.abandon()
+                raise
+    finally:
+        side_con.close()
+        con.close()
 
     planted_path = out / "planted.json"
     # One line per pattern: readable, and written by json's C encoder (an indented dump of tens of thousands of
@@ -440,17 +455,18 @@ def _customer_file(con: DuckDBPyConnection, out: Path, day: int, when: date) -> 
 
 
 def _customer_and_inventory_files(
-    con: DuckDBPyConnection, out: Path, days: int, customers: int
+    con: DuckDBPyConnection, out: Path, days: int, customers: int, stop: threading.Event
 ) -> tuple[list[Path], list[Path]]:
     customer_files, inventory_files = [], []
     for first_day in range(0, days, CUSTOMER_DAYS_AT_ONCE):
         end_day = min(days, first_day + CUSTOMER_DAYS_AT_ONCE)
         _customer_rows(con, first_day, end_day, max(1, customers // 2000))
         for day in range(first_day, end_day):
+            if stop.is_set():
+                raise InterruptedError("sample generation stopped")
             when = START + timedelta(days=day)
             customer_files.append(_customer_file(con, out, day, when))
             inventory_files.append(_inventory_file(con, out, day, when))
-    con.close()
     return customer_files, inventory_files
 
 

@@ -277,12 +277,14 @@ class SalesWriter:
         paths = []
         for number, low in enumerate(chunks, start=1):
             high = min(n_orders, low + chunk_orders)
-            suffix = "" if len(chunks) == 1 else f"_part{number}"
+            # zero-padded, so the parts sort in order (returns last) by name too
+            suffix = "" if len(chunks) == 1 else f"_part{number:0{len(str(len(chunks)))}d}"
             path = out / f"sales_{when.isoformat()}{suffix}.csv"
             parts = [self._orders(day, when, low, high, n_orders)]
             if high == n_orders:
                 parts.append(self._returns_due(day, n_orders))
-            while len(self._writing) >= self.IN_FLIGHT:
+            # a failed write stops the run at the next chunk, not when its turn to be waited for comes
+            while self._writing and (self._writing[0].done() or len(self._writing) >= self.IN_FLIGHT):
                 self._writing.popleft().result()
             self._writing.append(self._pool.submit(self._write, path, parts, when))
             paths.append(path)
@@ -293,6 +295,12 @@ class SalesWriter:
             self._choice, self._choice_day = self.catalogue.product_choice(when), day
         assert self._choice is not None
         return self._choice
+
+    def abandon(self) -> None:
+        """Drop the writes not started yet (another part of the run failed)."""
+        for future in self._writing:
+            future.cancel()
+        self._writing.clear()
 
     def finish(self) -> None:
         """Wait for the files still being written (and raise what failed)."""
@@ -324,6 +332,7 @@ class SalesWriter:
         pair = np.where(u_pair < shares.pairs, np.floor(u_pair / shares.pairs * shares.n_pairs), -1).astype(np.int64)
         n_lines = np.where(pair >= 0, np.maximum(n_lines, 2), n_lines)
         seconds = np.floor((order + uniform(seed, TIME, day, order)) / n_orders * OPEN_SECONDS).astype(np.int64)
+        seconds = np.minimum(seconds, OPEN_SECONDS - 1)  # (n - 1 + u) / n can round up to 1.0
         store = np.where(
             uniform(seed, STORE, day, order) < 0.85,
             c.home_store[customer],
