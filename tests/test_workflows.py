@@ -246,3 +246,26 @@ def test_actions_are_pinned_to_a_major_version(workflow: Path) -> None:
         for step in _steps(job):
             if "uses" in step:
                 assert PINNED_TO_MAJOR.match(step["uses"]), f"{workflow.name}: {step['uses']} is not pinned"
+
+
+@pytest.mark.parametrize("name", ["plan", "apply"])
+def test_deploy_jobs_define_the_connection_the_prod_target_names(name: str, tmp_path: Path) -> None:
+    # The job's variables as GitHub sets them, and the key file its step writes: the shipped prod target's
+    # connection must resolve from them alone (no connections.toml on the runner).
+    import yaml
+
+    from retail_etl.targets.snowflake.config import resolve_connection
+
+    job = _load(DEPLOY)["jobs"][name]
+    key = tmp_path / "snowflake_key.p8"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    environ = {
+        var: str(value).replace("${{ vars.", "value-of-").replace(" }}", "")
+        for var, value in job["env"].items()
+        if var.startswith("SNOWFLAKE_")
+    }
+    environ.update(HOME=str(tmp_path), SNOWFLAKE_HOME=str(tmp_path / "none"), SNOWFLAKE_PRIVATE_KEY_PATH=str(key))
+    project = yaml.safe_load((ROOT / "pipelines" / "project.yml").read_text(encoding="utf-8"))
+    settings = resolve_connection(project["targets"]["prod"]["connection"], environ=environ)
+    assert settings.params["account"] == "value-of-SNOWFLAKE_ACCOUNT"
+    assert settings.params["user"] == "value-of-SNOWFLAKE_USER"
