@@ -167,6 +167,12 @@ def test_a_task_whose_condition_is_false_does_not_run(project: Path) -> None:
     assert "SKIPPED" in run.stdout
     history = cli(project, "tasks", "history").stdout
     assert "SKIPPED" in history and "SUCCEEDED" not in history
+    # --task by its full name, its last parts or its bare name (any case); a name that is not a task is bad input
+    for name in ("SNOWLAKE_DB.BRONZE.WORK_CUSTOMER_SRC_TO_SL_TASK", "bronze.work_customer_src_to_sl_task",
+                 "WORK_CUSTOMER_SRC_TO_SL_TASK"):  # fmt: skip
+        assert "1 task run(s)" in cli(project, "tasks", "history", "--task", name).stdout
+    unknown = cli(project, "tasks", "history", "--task", "NOPE", code=2)
+    assert "names no task" in unknown.stderr and "WORK_CUSTOMER_SRC_TO_SL_TASK" in unknown.stderr
 
 
 def test_suspended_tasks_and_schedules(project: Path) -> None:

@@ -195,13 +195,16 @@ def tasks_history(
     project_dir: ProjectDir = Path("."),
     target: TargetOption = None,
     env: EnvOption = None,
-    task: Annotated[str | None, typer.Option("--task", help="Only this task (DATABASE.SCHEMA.TASK).")] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help="Only this task: DATABASE.SCHEMA.TASK, SCHEMA.TASK or TASK.")
+    ] = None,
 ) -> None:
     """Every recorded task run, oldest first (like INFORMATION_SCHEMA.TASK_HISTORY)."""
     printer = Printer()
     project = load_project_or_exit(printer, project_dir, env)
+    only = _spec_task_or_exit(printer, project, task) if task else None
     with _runtime(printer, project, target) as runtime:
-        runs = runtime.tasks.history(project.desired.database.stored, task)
+        runs = runtime.tasks.history(project.desired.database.stored, only)
     _table(
         printer,
         f"{len(runs)} task run(s)",
@@ -211,6 +214,23 @@ def tasks_history(
             for r in runs
         ],
     )
+
+
+def _spec_task_or_exit(printer: Printer, project: Project, given: str) -> str:
+    """The one task of the specs that ``given`` names, in full or by its last parts (case aside); else exit 2."""
+    from retail_etl.objects.base import Kind
+
+    tasks = sorted(o.name.display for o in project.desired.objects if o.kind is Kind.TASK)
+    parts = given.upper().split(".")
+    matches = [t for t in tasks if t == given or t.upper().split(".")[-len(parts) :] == parts]
+    if len(matches) != 1:
+        fail(
+            printer,
+            f"--task {given!r} names {'no task' if not matches else 'several tasks'} of the specs;"
+            f" tasks: {', '.join(tasks) or 'none'}",
+            EXIT_INPUT,
+        )
+    return matches[0]
 
 
 def sample_data(
