@@ -215,3 +215,41 @@ def test_an_empty_variable_takes_the_default_as_in_the_shell(tmp_path: Path, mon
     rendered = CliRunner().invoke(app, ["render", "-C", str(tmp_path)])
     assert rendered.exit_code == 0, rendered.stderr
     assert "URL = 's3://snowflake-project-etl/raw_data/customer/'" in rendered.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # a string literal spanning lines would be re-indented inside the SQL procedure body
+        ("  language: javascript", "  language: sql\n  filter: \"COMPANYNAME <> 'a\\nb'\"", "must not span lines"),
+        ("  language: javascript", "  language: sql\n  filter: \"COMPANYNAME <> 'a\\x1bb'\"", "control character"),
+        (
+            "  language: javascript",
+            "  language: sql\n  filter: " + "(" * 400 + "1 = 1" + ")" * 400,
+            "nested too deeply",
+        ),
+        ("pipe:\n", 'pipe:\n  on_error: "SKIP_FILE\\n"\n', "must be CONTINUE, SKIP_FILE"),
+        ("pipeline: customer", 'pipeline: "customer\\n"', "pipeline"),
+        ("comment: INGEST DATA FILES", "comment: ${SNOWFLAKE_PASSWORD} INGEST", "looks like a credential"),
+    ],
+)
+def test_values_that_would_change_meaning_or_leak_are_input_errors(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    project = _copy_shipped(tmp_path)
+    spec = project / "pipelines" / "customer.yml"
+    text = spec.read_text(encoding="utf-8")
+    assert old in text
+    spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = _invoke(["render", "-C", str(project)], _clean_environ({"SNOWFLAKE_PASSWORD": "Hunter2Secret"}))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and message in result.stderr
+    assert "customer.yml:" in result.stderr and "Hunter2Secret" not in result.output + result.stderr
+
+
+def test_render_keeps_a_file_name_inside_its_comment(tmp_path: Path) -> None:
+    project = _copy_shipped(tmp_path)
+    (project / "pipelines" / "customer.yml").rename(project / "pipelines" / "customer\nDROP DATABASE X;\n--.yml")
+    result = _invoke(["render", "-C", str(project)], _clean_environ())
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.stdout.splitlines() if line.startswith("DROP DATABASE")]

@@ -93,6 +93,7 @@ def decode(literal: str) -> str:
         ('"select"', "select", '"select"'),
         ("current_role", "current_role", '"current_role"'),
         ("Ünïcode", "Ünïcode", '"Ünïcode"'),
+        ("c$$x", "C$$X", '"C$$X"'),  # a bare $$ would open a dollar-quoted body for script splitters
     ],
 )
 def test_parse_canonicalizes_per_reference(written: str, stored: str, sql: str) -> None:

@@ -30,6 +30,7 @@ from retail_etl.cli_common import (
     write_or_exit,
 )
 from retail_etl.console import Printer
+from retail_etl.identifiers import CONTROL_CHARACTER
 
 SkipAwsOption = Annotated[
     bool,
@@ -79,7 +80,8 @@ def render(
         # Plain writes, not rich: the DDL of a large project is tens of thousands of lines.
         chunks = []
         for change in plan.changes:
-            chunks.append(f"-- {change.ref}" + (f" ({change.source_file})" if change.source_file else "") + "\n")
+            source = f" ({_one_line(change.source_file)})" if change.source_file else ""
+            chunks.append(f"-- {change.ref}{source}\n")
             chunks.extend(statement + ";\n" for statement in change.statements)
             chunks.append("\n")
         sys.stdout.write("".join(chunks))
@@ -288,3 +290,8 @@ def main() -> None:
     # over and over (a third of the run time for a thousand pipelines). Collect far less often.
     gc.set_threshold(100_000, 50, 1000)
     app()
+
+
+def _one_line(text: str) -> str:
+    """``text`` for a ``--`` comment: a file name may hold a newline, which would end the comment."""
+    return CONTROL_CHARACTER.sub("?", text)

@@ -175,11 +175,14 @@ class Identifier:
 
     @property
     def is_plain(self) -> bool:
-        """True when the name can be written unquoted (it is upper-case, valid and not reserved)."""
+        """True when the name can be written unquoted (it is upper-case, valid and not reserved). A name holding
+        ``$$`` is quoted all the same: tools that split scripts (the connector's ``execute_string``) read a bare
+        ``$$`` as the start of a dollar-quoted body."""
         return (
             bool(UNQUOTED_IDENTIFIER.match(self.stored))
             and self.stored.upper() == self.stored
             and (self.stored not in RESERVED_WORDS)
+            and "$$" not in self.stored
         )
 
     @cached_property

@@ -98,7 +98,7 @@ _CRON_UNSUPPORTED = re.compile(r"[?#]|\d+W\b|\bLW\b")
 
 
 def _role_arn(value: str) -> str:
-    if not _ROLE_ARN.match(value):
+    if not _ROLE_ARN.fullmatch(value):
         raise ValueError(f"not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>): {value!r}")
     return value
 
@@ -108,7 +108,7 @@ def _sns_arn(value: str) -> str:
         raise ValueError(
             f"{value!r} is a FIFO SNS topic: Snowflake error notifications need a standard topic (no .fifo)"
         )
-    if not _SNS_ARN.match(value):
+    if not _SNS_ARN.fullmatch(value):
         raise ValueError(f"not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic>): {value!r}")
     return value
 
@@ -123,7 +123,7 @@ def bucket_problem(name: str) -> str | None:
         return "must start and end with a letter or digit"
     if ".." in name or ".-" in name or "-." in name:
         return "must not contain '..', '.-' or '-.'"
-    if _IP_ADDRESS.match(name):
+    if _IP_ADDRESS.fullmatch(name):
         return "must not look like an IP address"
     if name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3")):
         return "uses a prefix or suffix AWS reserves"
@@ -138,7 +138,7 @@ def _bucket(value: str) -> str:
 
 
 def _s3_url(value: str) -> str:
-    match = _S3_URL.match(value)
+    match = _S3_URL.fullmatch(value)
     if match is None:
         raise ValueError(f"not an s3:// URL (s3://<bucket>/<path>/): {value!r}")
     problem = bucket_problem(match.group("bucket"))
@@ -151,7 +151,7 @@ def _s3_url(value: str) -> str:
 
 @cache
 def _sql_type(value: str) -> str:
-    if not _SQL_TYPE.match(value.strip()):
+    if not _SQL_TYPE.fullmatch(value.strip()):
         if "(" in value and ")" not in value:
             raise ValueError(
                 f"unsupported column type {value!r}: inside {{...}} a comma ends the value, so quote the type"
@@ -171,12 +171,23 @@ def _sql_expression(value: str) -> str:
         raise ValueError("must not contain SQL comments (--, // or /*)")
     if not value.strip():
         raise ValueError("must not be empty (leave the field out instead)")
+    control = next((c for c in value if (ord(c) < 32 and c not in "\n\r\t") or c in "\x7f\u2028\u2029"), None)
+    if control is not None:
+        raise ValueError(f"must not contain the control character {control!r}")
     # sqlglot is heavy: imported only when a spec has a SQL fragment.
     from sqlglot import exp
+    from sqlglot.dialects.snowflake import Snowflake
     from sqlglot.errors import ParseError, SqlglotError
 
     try:
+        tokens = Snowflake().tokenizer_class().tokenize(value)
+        strings = [value[t.start : t.end + 1] for t in tokens if t.token_type.name == "STRING"]
+        if any(c in text for text in strings for c in "\n\r\t"):
+            # the text is indented inside procedure bodies, which would change a literal spanning lines
+            raise ValueError(f"a string literal must not span lines or hold tabs (write \\n or \\t): {value!r}")
         exp.condition(value, dialect="snowflake")
+    except RecursionError:
+        raise ValueError("nested too deeply to read (parentheses within parentheses)") from None
     except ParseError as exc:
         details = exc.errors[0] if exc.errors else {}
         description = str(details.get("description") or "cannot parse it")
@@ -195,7 +206,8 @@ def _sql_expression(value: str) -> str:
 
 def _pattern(regex: re.Pattern[str], message: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not regex.match(value):
+        # fullmatch: a pattern's `$` would also accept a trailing newline
+        if not regex.fullmatch(value):
             raise ValueError(f"{message} (got {value!r})")
         return value
 
@@ -205,7 +217,7 @@ def _pattern(regex: re.Pattern[str], message: str) -> AfterValidator:
 def _source_prefix(value: str) -> str:
     if value.startswith("/") or "//" in value:
         raise ValueError(f"must be relative to the bucket, without '//' (e.g. raw_data/customer/), got {value!r}")
-    if not _PREFIX.match(value):
+    if not _PREFIX.fullmatch(value):
         raise ValueError(
             "must be an S3 key prefix ending in '/', of letters, digits and !_.*'()/- (e.g. raw_data/customer/),"
             f" got {value!r}"
@@ -308,7 +320,7 @@ def _normalized_cron(value: str) -> str:
             f"not a 5-field cron expression (minute hour day-of-month month day-of-week): {value!r} has"
             f" {len(fields)} field(s)"
         )
-    if _CRON_UNSUPPORTED.search(normalized) or not all(_CRON_FIELD.match(f) for f in fields):
+    if _CRON_UNSUPPORTED.search(normalized) or not all(_CRON_FIELD.fullmatch(f) for f in fields):
         raise ValueError(
             f"unsupported cron syntax in {value!r}: Snowflake allows numbers, names, *, L, lists (,), ranges (-)"
             " and steps (/n), not ?, W or #"

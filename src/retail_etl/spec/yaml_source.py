@@ -217,6 +217,15 @@ def _position(path: Path, node: yaml.Node) -> Position:
     return Position(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_SECRET_NAME_PARTS = ("PASSWORD", "PASSCODE", "PASSPHRASE", "SECRET", "TOKEN", "PRIVATE_KEY", "CREDENTIAL", "PWD")
+
+
+def _looks_secret(name: str) -> bool:
+    """A variable whose name says it holds a credential (SNOWFLAKE_PASSWORD, AWS_SECRET_ACCESS_KEY, ...)."""
+    upper = name.upper()
+    return any(part in upper for part in _SECRET_NAME_PARTS)
+
+
 def missing_variables(text: str, environ: Mapping[str, str]) -> list[str]:
     """The variables ``text`` uses that are not set and have no ``:-default``, in order of appearance."""
     found: list[str] = []
@@ -337,6 +346,17 @@ class _Builder:
         if bad is not None:
             self.document.failed.add(location)
             self.issue(node, location, f"malformed variable reference {bad!r}: use ${{NAME}} or ${{NAME:-default}}")
+            return value
+        secret = next((m.group(1) for m in _VARIABLE.finditer(value) if _looks_secret(m.group(1))), None)
+        if secret is not None:
+            # Specs become DDL, comments and plan output: a credential substituted here would be printed and stored.
+            self.document.failed.add(location)
+            self.issue(
+                node,
+                location,
+                f"${{{secret}}} looks like a credential: specs take non-secret values only (credentials belong in"
+                " connections.toml or the SNOWFLAKE_* / AWS variables the tools read themselves)",
+            )
             return value
         missing = missing_variables(value, self.environ)
         if missing:
