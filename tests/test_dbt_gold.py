@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -352,6 +352,38 @@ def test_planted_stock_outs_are_flagged(built: Built) -> None:
         assert (r["FIRST_STOCK_OUT_DATE"], r["LAST_STOCK_OUT_DATE"]) == (first, last)
         assert r["EST_LOST_UNITS"] > 0  # well-selling products: the shelf gap cost sales
         assert r["AS_OF_DATE"] == last_snapshot
+
+
+def test_ratios_are_exact_money_and_keep_their_sign(built: Built) -> None:
+    # Average order value: lifetime value over orders to the cent, half away from zero, exactly (not via a double).
+    for r in query(built.project, "SELECT LIFETIME_VALUE, ORDERS, AVG_ORDER_VALUE FROM GOLD.CUSTOMER_360"):
+        if r["ORDERS"] == 0:
+            assert r["AVG_ORDER_VALUE"] is None
+            continue
+        exact = (abs(r["LIFETIME_VALUE"]) / r["ORDERS"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert r["AVG_ORDER_VALUE"] == exact.copy_sign(r["LIFETIME_VALUE"]), r
+    # Week over week: a fraction of last week only when last week sold more than it took back.
+    for model in ("DAILY_SALES", "DAILY_CATEGORY_SALES"):
+        rows = query(built.project, f"SELECT NET_SALES, NET_SALES_PRIOR_WEEK, NET_SALES_WOW_PCT FROM GOLD.{model}")
+        assert any(r["NET_SALES_PRIOR_WEEK"] is not None and r["NET_SALES_PRIOR_WEEK"] <= 0 for r in rows) or (
+            model == "DAILY_CATEGORY_SALES"
+        )
+        for r in rows:
+            prior = r["NET_SALES_PRIOR_WEEK"]
+            if prior is None or prior <= 0:
+                assert r["NET_SALES_WOW_PCT"] is None, (model, r)
+            else:
+                expected = ((r["NET_SALES"] - prior) / prior).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+                assert abs(Decimal(str(r["NET_SALES_WOW_PCT"])) - expected) <= Decimal("0.0001"), (model, r)
+
+
+def test_stock_at_or_below_its_reorder_point_is_never_excess(built: Built) -> None:
+    rows = query(
+        built.project,
+        "SELECT COUNT(*) AS N FROM GOLD.INVENTORY_HEALTH_DAILY"
+        " WHERE IS_EXCESS_STOCK AND (ON_HAND <= REORDER_POINT OR SUGGESTED_REORDER_QTY > 0)",
+    )
+    assert rows == [{"N": 0}]
 
 
 def test_overstocked_and_slow_moving_products_are_excess_stock(built: Built) -> None:

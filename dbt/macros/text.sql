@@ -37,3 +37,17 @@
 {% macro money_type() -%}
     numeric(18, 2)
 {%- endmacro %}
+
+{#- amount / count (a positive whole number) to the cent, half away from zero, exactly on both engines: DuckDB divides
+    decimals in double precision, where 353.21 / 2 is 176.60499..., so ROUND would give 176.60. The quotient of whole
+    cents is never within double precision's error of a whole number, so FLOAT is exact here. -#}
+{% macro money_divide(amount, count) -%}
+    cast(sign({{ amount }}) * floor((abs({{ amount }}) * 200 + {{ count }}) / (2 * nullif({{ count }}, 0))) / 100
+         as {{ money_type() }})
+{%- endmacro %}
+
+{#- Week-over-week change as a fraction of last week: none when last week sold nothing or took back more than it
+    sold (a ratio to a negative base has the wrong sign). -#}
+{% macro growth_over(current, prior) -%}
+    round(case when {{ prior }} > 0 then {{ safe_divide(current ~ ' - ' ~ prior, prior) }} end, 4)
+{%- endmacro %}

@@ -105,7 +105,7 @@ select
     coalesce(t.DISTINCT_PRODUCTS, 0) as DISTINCT_PRODUCTS,
     coalesce(t.STORES_VISITED, 0) as STORES_VISITED,
     round(k.EXPECTED_GAP_DAYS, 2) as EXPECTED_GAP_DAYS,
-    cast(round({{ safe_divide('t.NET_SALES', 't.ORDERS') }}, 2) as {{ money_type() }}) as AVG_ORDER_VALUE,
+    {{ money_divide('t.NET_SALES', 't.ORDERS') }} as AVG_ORDER_VALUE,
     -- lifetime value: what the customer has been worth so far, net of discounts and returns (a customer with
     -- returns only, of things bought before the data begins, is worth less than nothing here)
     cast(coalesce(t.NET_SALES, 0) as {{ money_type() }}) as LIFETIME_VALUE,

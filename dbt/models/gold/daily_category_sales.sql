@@ -43,7 +43,7 @@ select
     f.GROSS_MARGIN,
     w.NET_SALES as NET_SALES_PRIOR_WEEK,
     cast(f.NET_SALES - w.NET_SALES as {{ money_type() }}) as NET_SALES_WOW_CHANGE,
-    round({{ safe_divide('f.NET_SALES - w.NET_SALES', 'w.NET_SALES') }}, 4) as NET_SALES_WOW_PCT
+    {{ growth_over('f.NET_SALES', 'w.NET_SALES') }} as NET_SALES_WOW_PCT
 from filled as f
 left join filled as w
     on w.STORE_ID = f.STORE_ID

@@ -45,7 +45,7 @@ select
     case when cast({{ dbt.dateadd('day', -7, 'd.SALES_DATE') }} as date) >= b.FIRST_SALES_DATE
          then cast(d.NET_SALES - coalesce(w.NET_SALES, 0) as {{ money_type() }}) end as NET_SALES_WOW_CHANGE,
     case when cast({{ dbt.dateadd('day', -7, 'd.SALES_DATE') }} as date) >= b.FIRST_SALES_DATE
-         then round({{ safe_divide('d.NET_SALES - w.NET_SALES', 'w.NET_SALES') }}, 4) end as NET_SALES_WOW_PCT,
+         then {{ growth_over('d.NET_SALES', 'w.NET_SALES') }} end as NET_SALES_WOW_PCT,
     case when cast({{ dbt.dateadd('day', -7, 'd.SALES_DATE') }} as date) >= b.FIRST_SALES_DATE
          then coalesce(w.NET_UNITS, 0) end as NET_UNITS_PRIOR_WEEK
 from daily as d

@@ -70,12 +70,12 @@ select
         else 'low'
     end as STOCK_OUT_RISK,
     -- excess: far more stock than demand needs (on the week's average, so the restock cycle does not matter),
-    -- or stock above the reorder point that did not sell at all in the window
-    coalesce(AVG_DAYS_OF_COVER_7D > {{ var('excess_cover_days', 60) }}, ON_HAND > REORDER_POINT)
-        and not IS_STOCK_OUT as IS_EXCESS_STOCK,
+    -- or stock that did not sell at all in the window; never at or below the reorder point, which calls for more
+    coalesce(AVG_DAYS_OF_COVER_7D > {{ var('excess_cover_days', 60) }}, true)
+        and ON_HAND > REORDER_POINT and not IS_STOCK_OUT as IS_EXCESS_STOCK,
     coalesce(AVG_DAILY_DEMAND, 0) = 0 and ON_HAND > 0 as IS_NOT_SELLING,
     -- reorder when on hand plus on order is at or below the reorder point, or cover runs out within the lead
-    -- time: enough to cover the lead time plus target_cover_days of demand
+    -- time: up to the reorder point (the safety stock) plus the lead time's and target_cover_days' demand
     case
         when ON_HAND + ON_ORDER <= REORDER_POINT
              or (DAYS_OF_COVER < {{ lead }} and ON_ORDER = 0)
