@@ -72,6 +72,14 @@ def test_apply_then_plan_is_empty_and_a_second_apply_does_nothing(project: Path)
     assert [row["state"] for row in rows] == ["started"]
 
 
+def test_a_column_name_read_back_cannot_split_the_statement_that_drops_it(project: Path) -> None:
+    run(project, "apply", "--auto-approve")
+    nasty = "x;\nDROP TABLE SNOWLAKE_DB.SILVER.CUSTOMER;--"
+    local(project).execute(f'ALTER TABLE SNOWLAKE_DB.SILVER.CUSTOMER ADD COLUMN "{nasty}" NUMBER')
+    change = by_name(plan_json(project))["SNOWLAKE_DB.SILVER.CUSTOMER"]
+    assert change["statements"] == [f'ALTER TABLE SNOWLAKE_DB.SILVER.CUSTOMER DROP COLUMN "{nasty}"']
+
+
 def test_hand_made_drift_is_planned_back_with_the_task_suspended_around_the_change(project: Path) -> None:
     run(project, "apply", "--auto-approve")
     session = local(project)

@@ -44,7 +44,7 @@ from retail_etl.objects.ingest import (
 from retail_etl.objects.integration import NotificationIntegrationObject, StorageIntegrationObject
 from retail_etl.objects.storage import FileFormatObject, StageObject
 from retail_etl.objects.table import Column, TableObject
-from retail_etl.render import call_macro
+from retail_etl.render import call_macro, split_statements
 from test_identifiers import read_literal
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -1278,3 +1278,17 @@ def test_raw_filter_text_is_indented_without_rewriting_its_line_separators() -> 
 def test_keywords_and_types_reject_anything_else(build: Callable[[], DesiredObject]) -> None:
     with pytest.raises(ValueError, match="not a"):
         create(build())
+
+
+@pytest.mark.parametrize(
+    ("text", "statements"),
+    [
+        ("A;\nB", ["A", "B"]),
+        ('DROP COLUMN "x;\ny""z;\n";\nB', ['DROP COLUMN "x;\ny""z;\n"', "B"]),
+        ("COMMENT = 'it''s;\n';\nB", ["COMMENT = 'it''s;\n'", "B"]),
+        ("COMMENT = 'a\\';\n';\nB", ["COMMENT = 'a\\';\n'", "B"]),
+        ("AS $$ x;\ny $$;\nB", ["AS $$ x;\ny $$", "B"]),
+    ],
+)
+def test_statements_split_only_outside_quotes_and_bodies(text: str, statements: list[str]) -> None:
+    assert split_statements(text) == statements

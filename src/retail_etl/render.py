@@ -36,6 +36,33 @@ def _template_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "sql_templates"
 
 
+def split_statements(text: str) -> list[str]:
+    """The statements of a macro's ``;\n``-joined output, split only outside quoted names, string literals and
+    ``$$`` bodies: a name read back from the account may hold ``;`` and a newline inside its quotes."""
+    statements: list[str] = []
+    start, index, quote = 0, 0, ""
+    while index < len(text):
+        if quote:
+            if text.startswith(quote, index):
+                doubled = quote != "$$" and text.startswith(quote, index + 1)
+                index += 2 if doubled else len(quote)
+                quote = "" if not doubled else quote
+                continue
+            index += 2 if quote == "'" and text[index] == "\\" else 1
+            continue
+        if text.startswith("$$", index):
+            quote, index = "$$", index + 2
+        elif text[index] in "'\"":
+            quote, index = text[index], index + 1
+        elif text.startswith(";\n", index):
+            statements.append(text[start:index])
+            start = index = index + 2
+        else:
+            index += 1
+    statements.append(text[start:])
+    return [statement.strip() for statement in statements if statement.strip()]
+
+
 def ident(value: Any) -> str:
     """An identifier (or dotted name): validated, quoted when needed."""
     if isinstance(value, Identifier | QualifiedName):

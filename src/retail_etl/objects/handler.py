@@ -19,7 +19,7 @@ from retail_etl.objects.base import (
     Wanted,
     is_managed,
 )
-from retail_etl.render import call_macro
+from retail_etl.render import call_macro, split_statements
 
 Row = Mapping[str, Any]
 # Results of the observation queries, by query key; each a list of rows with lower-case column names.
@@ -99,7 +99,7 @@ class KindHandler:
     def alter(self, obj: DesiredObject, changes: list[PropertyChange], observed: ObservedObject) -> list[str]:
         changed = {c.name for c in changes}
         text = call_macro(self.template, "alter", obj, changed)
-        return [statement.strip() for statement in text.split(";\n") if statement.strip()]
+        return split_statements(text)
 
     def drop(self, ref: ObjectRef, observed: ObservedObject | None) -> list[str]:
         return [f"DROP {ref.kind.sql_keyword} IF EXISTS {ref.name.sql}"]

@@ -32,7 +32,7 @@ from retail_etl.objects.base import (
     is_managed,
 )
 from retail_etl.objects.handler import KindHandler, Row, Snapshot, name_in, show_in_database, unset
-from retail_etl.render import call_macro
+from retail_etl.render import call_macro, split_statements
 
 MAX_VARCHAR = 16777216
 MAX_BINARY = 8388608
@@ -285,7 +285,7 @@ class TableHandler(KindHandler):
             column_changes,
             observed.state["primary_key"],
         )
-        statements = [s.strip() for s in text.split(";\n") if s.strip()]
+        statements = split_statements(text)
         if unsafe:
             return Verdict(Action.ALTER, Safety.UNSAFE, "; ".join(unsafe), statements)
         return Verdict(Action.ALTER, Safety.SAFE, None, statements)
