@@ -9,6 +9,7 @@ import pytest
 from retail_etl.identifiers import Identifier, QualifiedName
 from retail_etl.objects import HANDLERS
 from retail_etl.objects.base import Action, DesiredObject, Kind, ObjectRef, ObservedObject, Safety
+from retail_etl.objects.handler import collapse
 from retail_etl.objects.ingest import StreamObject, TaskObject
 from retail_etl.objects.table import Column, TableObject
 from retail_etl.plan.apply import refused_changes
@@ -336,3 +337,11 @@ def test_a_retention_the_spec_leaves_to_the_account_is_not_drift(shipped: Desire
     (change,) = build_plan(pinned, observed_as(shipped.objects, **inherited)).actionable
     assert (change.ref, change.action) == (table.ref, Action.ALTER)
     assert [d.name for d in change.differences] == ["data_retention_days"]
+
+
+def test_echoed_definitions_compare_whitespace_only_outside_quotes() -> None:
+    # Snowflake echoes a view or pipe definition verbatim: layout may differ, a literal's or a name's spaces may not.
+    assert collapse("SELECT  a\n  FROM t;") == collapse("SELECT a FROM t")
+    assert collapse("SELECT 1 WHERE c <> 'a b'") != collapse("SELECT 1 WHERE c <> 'a      b'")
+    assert collapse('SELECT 1 AS "x  y"') != collapse('SELECT 1 AS "x y"')
+    assert collapse("SELECT 'it''s  so'  ,  2") == "SELECT 'it''s  so' , 2"

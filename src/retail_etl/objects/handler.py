@@ -43,6 +43,9 @@ def flag(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "y", "yes", "on", "1")
 
 
+_WHITESPACE_OR_QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"]|\"\")*\"|\s+", re.DOTALL)
+
+
 def collapse(text: str | None) -> str | None:
     """Whitespace collapsed, trailing ';' stripped: how verbatim echoed definitions are compared (§5.3)."""
     if text is None:
@@ -50,7 +53,8 @@ def collapse(text: str | None) -> str | None:
     normalized = text.replace("\r\n", "\n").strip()
     while normalized.endswith(";"):
         normalized = normalized[:-1].rstrip()
-    return re.sub(r"\s+", " ", normalized)
+    # Inside a string literal or a quoted name whitespace is data: 'a b' and 'a  b' differ.
+    return _WHITESPACE_OR_QUOTED.sub(lambda m: m.group(0) if m.group(0)[0] in "'\"" else " ", normalized)
 
 
 def name_in(row: Row, *, database: str = "database_name", schema: str = "schema_name") -> QualifiedName:
