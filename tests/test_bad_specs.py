@@ -253,3 +253,12 @@ def test_render_keeps_a_file_name_inside_its_comment(tmp_path: Path) -> None:
     result = _invoke(["render", "-C", str(project)], _clean_environ())
     assert result.exit_code == 0, result.output
     assert not [line for line in result.stdout.splitlines() if line.startswith("DROP DATABASE")]
+
+
+def test_arns_take_ascii_digits_only(tmp_path: Path) -> None:
+    # \d would also accept other scripts' digits: an ARN Snowflake and AWS then refuse at apply time.
+    project = _copy_shipped(tmp_path)
+    arn = "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/snowflake"
+    result = _invoke(["validate", "-C", str(project)], _clean_environ({"RETAIL_ETL_S3_ROLE_ARN": arn}))
+    assert result.exit_code == 2, result.output
+    assert "role_arn" in result.stderr

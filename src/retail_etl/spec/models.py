@@ -75,11 +75,11 @@ def _plain_identifier(value: str) -> str:
     return value
 
 
-_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
-_SNS_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", re.ASCII)
+_SNS_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$", re.ASCII)
 _S3_URL = re.compile(r"^s3://(?P<bucket>[^/]*)(?P<path>/.*)?$")
-_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$", re.ASCII)
+_AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$", re.ASCII)
 _SQL_TYPE = re.compile(
     r"^(VARCHAR|STRING|TEXT|CHAR|CHARACTER|NUMBER|NUMERIC|DECIMAL|INT|INTEGER|BIGINT|SMALLINT|TINYINT|BYTEINT|FLOAT|"
     r"DOUBLE|REAL|BOOLEAN|DATE|TIME|TIMESTAMP|TIMESTAMP_NTZ|TIMESTAMP_LTZ|TIMESTAMP_TZ|DATETIME|BINARY|VARIANT|"
@@ -90,8 +90,8 @@ _COLLATION_SPEC = re.compile(r"^(?=.)[a-z]{0,3}(-[a-z]+)*$")  # never empty: no 
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+/$")
-_ON_ERROR = re.compile(r"^(SKIP_FILE|CONTINUE|SKIP_FILE_\d+|SKIP_FILE_\d+%)$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$")
+_ON_ERROR = re.compile(r"^(SKIP_FILE|CONTINUE|SKIP_FILE_\d+|SKIP_FILE_\d+%)$", re.ASCII)
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$", re.ASCII)
 # Snowflake task cron (reference §8.1): minute hour day-of-month month day-of-week; *, L, lists, ranges, /n steps.
 _CRON_FIELD = re.compile(r"^(\*|L|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?(,(\*|L|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?)*$")
 _CRON_UNSUPPORTED = re.compile(r"[?#]|\d+W\b|\bLW\b")
