@@ -262,3 +262,14 @@ def test_arns_take_ascii_digits_only(tmp_path: Path) -> None:
     result = _invoke(["validate", "-C", str(project)], _clean_environ({"RETAIL_ETL_S3_ROLE_ARN": arn}))
     assert result.exit_code == 2, result.output
     assert "role_arn" in result.stderr
+
+
+def test_binary_scalars_are_refused(tmp_path: Path) -> None:
+    project = _copy_shipped(tmp_path)
+    spec = project / "pipelines" / "customer.yml"
+    text = spec.read_text(encoding="utf-8")
+    old = "comment: INGEST DATA FILES FROM SNOWFLAKE EXTERNAL STAGE LOCATION"
+    spec.write_text(text.replace(old, "comment: !!binary aGVsbG8="), encoding="utf-8")
+    result = _invoke(["validate", "-C", str(project)], _clean_environ())
+    assert result.exit_code == 2, result.output
+    assert "customer.yml:" in result.stderr and "!!binary" in result.stderr

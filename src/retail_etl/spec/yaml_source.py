@@ -340,6 +340,11 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node, location: Location) -> Any:
         value = node.value if node.tag == _STR_TAG else self.constructor.construct_object(node)
+        if isinstance(value, bytes):
+            # pydantic would take the decoded bytes for text: a spec value is written as it is meant
+            self.document.failed.add(location)
+            self.issue(node, location, "binary values (!!binary) are not accepted: write the text itself")
+            return value
         if not (isinstance(value, str) and "${" in value):
             return value
         bad = malformed_reference(value)
