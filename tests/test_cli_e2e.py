@@ -438,3 +438,14 @@ def test_quoted_lower_case_names_converge_after_apply(project: Path) -> None:
     spec.write_text(text, encoding="utf-8")
     run(project, "apply", "--auto-approve")
     assert "No changes." in run(project, "plan", "--detailed-exitcode", code=0).stdout
+
+
+@pytest.mark.parametrize("damage", ['{"account": ', "[]", ""])
+def test_a_corrupt_local_state_is_reported_not_a_traceback(project: Path, damage: str) -> None:
+    from retail_etl.targets.local import CATALOG_FILE
+
+    run(project, "apply", "--auto-approve")
+    (project / ".retail-etl" / CATALOG_FILE).write_text(damage)
+    for command in (["status"], ["plan"], ["run", "--now"]):
+        failed = run(project, *command, code=1)
+        assert "cannot be read" in failed.stderr and "catalog" in failed.stderr, command

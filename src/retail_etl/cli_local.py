@@ -28,6 +28,7 @@ from retail_etl.cli_common import (
     target_or_exit,
 )
 from retail_etl.console import Printer
+from retail_etl.targets.session import TargetError
 
 if TYPE_CHECKING:
     from retail_etl.local.pipes import FileLoadResult
@@ -51,7 +52,10 @@ def _runtime(printer: Printer, project: Project, target: str | None) -> Iterator
     root = project.loaded.project_dir / spec.path
     if not is_deployed(root):
         fail(printer, f"nothing is deployed on target {name!r} yet: run `retail-etl apply` first")
-    runtime = LocalRuntime(root)
+    try:
+        runtime = LocalRuntime(root)
+    except TargetError as exc:
+        fail(printer, str(exc))
     try:
         guard(printer, runtime.engine.warehouse.open)
         yield runtime

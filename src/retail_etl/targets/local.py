@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from retail_etl.emulator import Account
 from retail_etl.emulator.context import SessionContext
+from retail_etl.targets.session import TargetError
 
 if TYPE_CHECKING:
     from retail_etl.local.engine import LocalEngine, LocalSqlSession
@@ -30,7 +31,15 @@ def is_deployed(root: Path) -> bool:
 def read_catalog(root: Path) -> Account:
     """The emulated account saved in ``root`` (an empty one before the first apply)."""
     path = root / CATALOG_FILE
-    return Account.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else Account()
+    if not path.exists():
+        return Account()
+    try:
+        return Account.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise TargetError(
+            f"the local target's state {path} cannot be read ({type(exc).__name__}: {exc}); restore it from a"
+            " backup, or remove the target's folder to start again (its data goes with it)"
+        ) from None
 
 
 class LocalSession:
