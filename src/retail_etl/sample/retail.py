@@ -322,7 +322,7 @@ def _customers_table(con: DuckDBPyConnection, count: int, days: int, n_stores: i
     """``customers``: who each customer is to the sales (segment, home store, when they join, lapse or change).
 
     Their names, phones and addresses are pure functions of ``cid`` too, computed by the ``customer_details``
-    view where a file needs them: the sales compose the names themselves (:func:`sales.names`).
+    view where a file needs them: the sales compose the names themselves (:class:`SalesWriter`).
     """
     new_from = days * 2 // 3
     con.execute(f"""

@@ -13,7 +13,6 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +26,7 @@ from retail_etl.spec.yaml_source import (
     SourceIssue,
     YamlDocument,
     dotted,
+    is_secret_name,
     load_yaml,
     load_yaml_files,
 )
@@ -34,12 +34,6 @@ from retail_etl.spec.yaml_source import (
 PROJECT_FILE = "project.yml"
 SPEC_DIR = "pipelines"
 
-# Keys that would carry secrets: they never belong in a spec file (use connections.toml / the environment).
-# Matched on the key's words (snake_case, kebab-case or camelCase), so ``snowflake_password`` and ``apiToken`` count.
-_SECRET_KEY = re.compile(
-    r"(^|_)(password|passwd|pwd|passphrase|secret|token|credentials?|private_?key|api_?key|access_?key"
-    r"|secret_?key|client_?secret)(_|$)"
-)
 # Values that are secrets whatever their key: PEM private keys and AWS access key ids.
 _SECRET_VALUES = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
@@ -282,12 +276,6 @@ def _options(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-@cache
-def _is_secret_key(key: str) -> bool:
-    words = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower().replace("-", "_")
-    return bool(_SECRET_KEY.search(words))
-
-
 def _may_hold_secret(value: Any) -> bool:
     """A collection, or a string that matches either secret pattern: most values are short strings that match
     neither, and skipping them saves a call (and a location) per value of every file."""
@@ -299,7 +287,7 @@ def _find_secrets(
 ) -> None:
     if isinstance(data, dict):
         for key, value in data.items():
-            if _is_secret_key(str(key)):
+            if is_secret_name(str(key)):
                 secret_keys.add((*location, key))
                 issues.append(
                     SourceIssue(

@@ -217,13 +217,19 @@ def _position(path: Path, node: yaml.Node) -> Position:
     return Position(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-_SECRET_NAME_PARTS = ("PASSWORD", "PASSCODE", "PASSPHRASE", "SECRET", "TOKEN", "PRIVATE_KEY", "CREDENTIAL", "PWD")
+# Names that say they carry secrets: a spec key (never allowed) or a ${VAR} (never substituted). Matched on the
+# name's words (snake_case, kebab-case, camelCase or SHOUTING), so ``snowflake_password``, ``apiToken`` and
+# ``AWS_SECRET_ACCESS_KEY`` count.
+_SECRET_NAME = re.compile(
+    r"(^|_)(password|passwd|pwd|passphrase|secret|token|credentials?|private_?key|api_?key|access_?key"
+    r"|secret_?key|client_?secret)(_|$)"
+)
 
 
-def _looks_secret(name: str) -> bool:
-    """A variable whose name says it holds a credential (SNOWFLAKE_PASSWORD, AWS_SECRET_ACCESS_KEY, ...)."""
-    upper = name.upper()
-    return any(part in upper for part in _SECRET_NAME_PARTS)
+@cache
+def is_secret_name(name: str) -> bool:
+    words = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower().replace("-", "_")
+    return bool(_SECRET_NAME.search(words))
 
 
 def missing_variables(text: str, environ: Mapping[str, str]) -> list[str]:
@@ -352,7 +358,7 @@ class _Builder:
             self.document.failed.add(location)
             self.issue(node, location, f"malformed variable reference {bad!r}: use ${{NAME}} or ${{NAME:-default}}")
             return value
-        secret = next((m.group(1) for m in _VARIABLE.finditer(value) if _looks_secret(m.group(1))), None)
+        secret = next((m.group(1) for m in _VARIABLE.finditer(value) if is_secret_name(m.group(1))), None)
         if secret is not None:
             # Specs become DDL, comments and plan output: a credential substituted here would be printed and stored.
             self.document.failed.add(location)
